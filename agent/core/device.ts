@@ -1,0 +1,30 @@
+import type { Tag } from './tag.js';
+
+export interface ModbusTcpConnection {
+  protocol: 'modbus-tcp';
+  host: string;
+  port: number;
+  /** Modbus unit id (slave id), 0–255. */
+  unitId: number;
+}
+
+export type DeviceConnection = ModbusTcpConnection;
+
+/** A fully resolved device: what the runtime hands to a driver and the scheduler. */
+export interface DeviceSpec {
+  id: string;
+  name: string;
+  /** The device-library profile it was built from, if any (for display). */
+  profile?: string;
+  connection: DeviceConnection;
+  pollIntervalMs: number;
+  /** Every request to the device is abandoned after this long. */
+  timeoutMs: number;
+  /** Planner: largest run of unused registers (or bits) worth reading to save a request. */
+  maxGapRegisters: number;
+  maxGapBits: number;
+  /** Reconnect backoff: first delay, doubling with jitter up to the maximum. */
+  backoffInitialMs: number;
+  backoffMaxMs: number;
+  tags: readonly Tag[];
+}

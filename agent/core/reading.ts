@@ -1,0 +1,25 @@
+import type { QualityInfo, QualityReason, Quality } from './quality.js';
+import type { EngineeringValue, RawValue } from './tag.js';
+
+/** What a driver returns for one tag in one read: the raw decoded value or a reason it has none. */
+export interface RawSample {
+  /** Index of the tag in the array the plan was built from. */
+  tagIndex: number;
+  value?: RawValue;
+  quality: Quality;
+  reason?: QualityReason;
+  detail?: string;
+  /** Source timestamp (ms since epoch): when the device answered. */
+  timestampMs: number;
+}
+
+/** A typed engineering value — the unit of "All to Bit". */
+export interface Reading extends QualityInfo {
+  device: string;
+  tag: string;
+  /** null when quality is bad. */
+  value: EngineeringValue | null;
+  unit: string;
+  /** Source timestamp, ms since epoch. */
+  timestampMs: number;
+}
