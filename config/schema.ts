@@ -16,7 +16,7 @@ export const secretSchema = z.union([
   z.string().min(1),
   z.object({ env: z.string().min(1).describe('name of the environment variable holding the secret') }).strict(),
   z.object({ file: z.string().min(1).describe('path of a file holding the secret (trailing newline removed)') }).strict(),
-]);
+], { error: 'expected a string, { env: VARIABLE } or { file: PATH }' });
 
 /** Fields of a tag as written in a profile or a device's tag list. */
 export const tagFieldsSchema = z
@@ -130,6 +130,10 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    profileDirs: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('extra folders of device profiles, searched before the built-in library (relative to the config file)'),
     log: z
       .object({ level: z.enum(['debug', 'info', 'warn', 'error']).default('info') })
       .strict()

@@ -63,3 +63,19 @@ export interface Outbox {
   stats(): OutboxStats;
   close(): void;
 }
+
+/** The body of a `data` record: one device's reported readings from one poll cycle. */
+export interface DataRecordBody {
+  device: string;
+  /** Wall-clock start of the poll cycle, ms since epoch. */
+  cycleMs: number;
+  readings: Array<{
+    tag: string;
+    value: number | boolean | string | null;
+    unit: string;
+    quality: 'good' | 'uncertain' | 'bad';
+    reason?: string;
+    detail?: string;
+    timestampMs: number;
+  }>;
+}

@@ -1,0 +1,32 @@
+import type { Reading } from '../core/reading.js';
+import type { Tag } from '../core/tag.js';
+
+/** What was last reported for a tag: the input to the next report-by-exception decision. */
+export interface LastReported {
+  value: Reading['value'];
+  quality: Reading['quality'];
+  reason?: Reading['reason'];
+  /** When it was reported (gateway clock, ms). */
+  reportedMs: number;
+}
+
+/**
+ * Report-by-exception: a reading is reported when it is the first, when its quality or reason
+ * changed, when a numeric value moved by more than the tag's deadband (any change when the
+ * deadband is 0), when any other value changed, or when the tag has been silent for
+ * `maxSilenceMs` (the heartbeat; 0 reports every poll).
+ */
+export function shouldReport(last: LastReported | undefined, reading: Reading, tag: Tag, nowMs: number): boolean {
+  if (last === undefined) return true;
+  if (tag.maxSilenceMs === 0 || nowMs - last.reportedMs >= tag.maxSilenceMs) return true;
+  if (last.quality !== reading.quality || last.reason !== reading.reason) return true;
+  if (typeof reading.value === 'number' && typeof last.value === 'number') {
+    const delta = Math.abs(reading.value - last.value);
+    return tag.deadband === 0 ? delta !== 0 : delta > tag.deadband;
+  }
+  return reading.value !== last.value;
+}
+
+export function asLastReported(reading: Reading, nowMs: number): LastReported {
+  return { value: reading.value, quality: reading.quality, reason: reading.reason, reportedMs: nowMs };
+}

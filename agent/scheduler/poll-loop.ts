@@ -1,0 +1,220 @@
+import type { Clock, TimerHandle } from '../core/clock.js';
+import type { DeviceSpec } from '../core/device.js';
+import type { Driver, ReadPlan } from '../core/driver.js';
+import type { Logger } from '../core/logger.js';
+import type { RawSample } from '../core/reading.js';
+import { backoffDelayMs } from './backoff.js';
+
+/** The outcome of one poll cycle of one device, handed to the pipeline. */
+export interface PollCycle {
+  deviceId: string;
+  /** Wall-clock start of the cycle (ms since epoch). */
+  cycleMs: number;
+  samples: RawSample[];
+  /** Whether the device was reached in this cycle. */
+  connected: boolean;
+}
+
+export interface PollLoopHealth {
+  connected: boolean;
+  cycles: number;
+  /** Cycles that started later than their slot because the previous one ran long. */
+  overruns: number;
+  lastCycleMs: number | null;
+  lastGoodCycleMs: number | null;
+  lastCycleDurationMs: number | null;
+  /** Connection attempts that failed in a row; 0 when connected. */
+  connectFailures: number;
+  /** Current reconnect delay, 0 when connected. */
+  backoffMs: number;
+  nextConnectMs: number | null;
+  lastError: string | null;
+}
+
+export interface PollLoopOptions {
+  device: DeviceSpec;
+  driver: Driver;
+  clock: Clock;
+  logger: Logger;
+  onCycle: (cycle: PollCycle) => void;
+  random?: () => number;
+}
+
+/**
+ * One device's poll loop. Cycles never overlap: the next cycle is scheduled on the fixed-rate
+ * grid (start + k·interval) after the current one finished; slots missed by a long cycle are
+ * skipped and counted as overruns. While the device is unreachable the loop keeps its rhythm,
+ * reports every tag bad (comm-lost) and retries the connection with exponential backoff and
+ * jitter — it never stalls other devices, each of which has its own loop.
+ */
+export class PollLoop {
+  private readonly device: DeviceSpec;
+  private readonly driver: Driver;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly onCycle: (cycle: PollCycle) => void;
+  private readonly random: () => number;
+  private plan: ReadPlan;
+  private timer: TimerHandle | null = null;
+  private running = false;
+  private inFlight: Promise<void> | null = null;
+  private gridStartMs = 0;
+  private slot = 0;
+  private nextConnectMonoMs = 0;
+  private everConnected = false;
+  /** Set when this cycle started (or became) connected, so a drop during the read is noticed once. */
+  private connectedThisCycle = false;
+  private readonly health: PollLoopHealth = {
+    connected: false,
+    cycles: 0,
+    overruns: 0,
+    lastCycleMs: null,
+    lastGoodCycleMs: null,
+    lastCycleDurationMs: null,
+    connectFailures: 0,
+    backoffMs: 0,
+    nextConnectMs: null,
+    lastError: null,
+  };
+
+  constructor(options: PollLoopOptions) {
+    this.device = options.device;
+    this.driver = options.driver;
+    this.clock = options.clock;
+    this.logger = options.logger;
+    this.onCycle = options.onCycle;
+    this.random = options.random ?? Math.random;
+    this.plan = this.driver.plan(this.device.tags);
+  }
+
+  get readPlan(): ReadPlan {
+    return this.plan;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.gridStartMs = this.clock.monotonicMs();
+    this.slot = 0;
+    this.schedule(0);
+  }
+
+  /** Stops polling; resolves once a cycle in flight has finished and the connection is closed. */
+  async stop(): Promise<void> {
+    this.running = false;
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    await this.inFlight;
+    await this.driver.close();
+    this.health.connected = false;
+  }
+
+  snapshot(): PollLoopHealth {
+    return { ...this.health };
+  }
+
+  private schedule(delayMs: number): void {
+    if (!this.running) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      this.inFlight = this.cycle().finally(() => {
+        this.inFlight = null;
+      });
+    }, delayMs);
+  }
+
+  private async cycle(): Promise<void> {
+    const startMono = this.clock.monotonicMs();
+    const cycleMs = this.clock.now();
+    let samples: RawSample[];
+    try {
+      samples = await this.pollOnce(cycleMs);
+    } catch (err) {
+      // read() throws only for programming errors; keep the loop alive and make it visible.
+      this.logger.error({ err, device: this.device.id }, 'poll cycle failed unexpectedly');
+      this.health.lastError = `internal error: ${(err as Error).message}`;
+      samples = this.allBad(cycleMs, 'comm-lost', `internal error: ${(err as Error).message}`);
+    }
+    const connected = this.driver.connected;
+    const wasConnectedAfterOpen = this.connectedThisCycle;
+    this.connectedThisCycle = false;
+    this.health.connected = connected;
+    this.health.cycles++;
+    this.health.lastCycleMs = cycleMs;
+    this.health.lastCycleDurationMs = this.clock.monotonicMs() - startMono;
+    if (connected && samples.some((s) => s.quality !== 'bad')) this.health.lastGoodCycleMs = cycleMs;
+    if (!connected && wasConnectedAfterOpen) this.noteConnectionLost();
+    try {
+      this.onCycle({ deviceId: this.device.id, cycleMs, samples, connected });
+    } catch (err) {
+      this.logger.error({ err, device: this.device.id }, 'pipeline rejected a poll cycle');
+    }
+    this.scheduleNextSlot();
+  }
+
+  private scheduleNextSlot(): void {
+    const interval = this.device.pollIntervalMs;
+    const now = this.clock.monotonicMs();
+    this.slot++;
+    let due = this.gridStartMs + this.slot * interval;
+    if (due < now) {
+      const missed = Math.ceil((now - due) / interval);
+      this.health.overruns++;
+      this.slot += missed;
+      due = this.gridStartMs + this.slot * interval;
+    }
+    this.schedule(due - now);
+  }
+
+  private async pollOnce(cycleMs: number): Promise<RawSample[]> {
+    if (!this.driver.connected) {
+      const nowMono = this.clock.monotonicMs();
+      if (nowMono < this.nextConnectMonoMs) {
+        return this.allBad(cycleMs, this.everConnected ? 'comm-lost' : 'not-connected', this.health.lastError ?? undefined);
+      }
+      try {
+        await this.driver.open();
+        if (this.health.connectFailures > 0 || this.everConnected) this.logger.info({ device: this.device.id }, 'device reconnected');
+        this.everConnected = true;
+        this.health.connectFailures = 0;
+        this.health.backoffMs = 0;
+        this.health.nextConnectMs = null;
+      } catch (err) {
+        this.health.connectFailures++;
+        const delay = backoffDelayMs(this.health.connectFailures, this.device.backoffInitialMs, this.device.backoffMaxMs, this.random);
+        this.health.backoffMs = delay;
+        this.nextConnectMonoMs = this.clock.monotonicMs() + delay;
+        this.health.nextConnectMs = this.clock.now() + delay;
+        this.health.lastError = (err as Error).message;
+        const log = this.health.connectFailures === 1 ? this.logger.warn : this.logger.debug;
+        log.call(this.logger, { device: this.device.id, attempt: this.health.connectFailures, retryInMs: delay, err: (err as Error).message }, 'device unreachable');
+        return this.allBad(cycleMs, this.everConnected ? 'comm-lost' : 'not-connected', (err as Error).message);
+      }
+    }
+    this.connectedThisCycle = true;
+    const samples = await this.driver.read(this.plan);
+    const stats = this.driver.stats();
+    if (stats.lastError) this.health.lastError = stats.lastError;
+    return samples;
+  }
+
+  /** The connection dropped during a read: retry after the first backoff step, not at once. */
+  private noteConnectionLost(): void {
+    this.health.connectFailures = 0;
+    const delay = backoffDelayMs(1, this.device.backoffInitialMs, this.device.backoffMaxMs, this.random);
+    this.nextConnectMonoMs = this.clock.monotonicMs() + delay;
+    this.health.backoffMs = delay;
+    this.health.nextConnectMs = this.clock.now() + delay;
+    this.logger.warn({ device: this.device.id, retryInMs: delay, err: this.health.lastError }, 'device connection lost');
+  }
+
+  private allBad(cycleMs: number, reason: 'comm-lost' | 'not-connected', detail?: string): RawSample[] {
+    return this.device.tags.map((_, tagIndex) => ({
+      tagIndex,
+      quality: 'bad' as const,
+      reason,
+      ...(detail !== undefined ? { detail } : {}),
+      timestampMs: cycleMs,
+    }));
+  }
+}
