@@ -22,7 +22,10 @@ export function shouldReport(last: LastReported | undefined, reading: Reading, t
   if (last.quality !== reading.quality || last.reason !== reading.reason) return true;
   if (typeof reading.value === 'number' && typeof last.value === 'number') {
     const delta = Math.abs(reading.value - last.value);
-    return tag.deadband === 0 ? delta !== 0 : delta > tag.deadband;
+    if (tag.deadband === 0) return delta !== 0;
+    // Tolerate binary rounding: 7.2 - 7 is 0.2000000000000002, which is not a change beyond a 0.2 deadband.
+    const epsilon = 1e-9 * Math.max(1, Math.abs(reading.value), Math.abs(last.value));
+    return delta - tag.deadband > epsilon;
   }
   return reading.value !== last.value;
 }

@@ -1,0 +1,128 @@
+import { describe, expect, it } from 'vitest';
+import type { DeviceSpec } from '../../../agent/core/device.js';
+import { silentLogger } from '../../../agent/core/logger.js';
+import { backoffDelayMs } from '../../../agent/scheduler/backoff.js';
+import { PollLoop, type PollCycle } from '../../../agent/scheduler/poll-loop.js';
+import { FakeClock } from '../../fakes/fake-clock.js';
+import { ScriptedDriver } from '../../fakes/scripted-driver.js';
+
+const device: DeviceSpec = {
+  id: 'chiller-1',
+  name: 'Chiller 1',
+  connection: { protocol: 'modbus-tcp', host: '127.0.0.1', port: 15020, unitId: 1 },
+  pollIntervalMs: 1000,
+  timeoutMs: 500,
+  maxGapRegisters: 16,
+  maxGapBits: 64,
+  backoffInitialMs: 1000,
+  backoffMaxMs: 8000,
+  tags: [
+    { name: 'a', description: '', unit: '', source: { area: 'holding', address: 0, type: 'uint16', order: 'ABCD' }, scale: 1, offset: 0, deadband: 0, maxSilenceMs: 0 },
+    { name: 'b', description: '', unit: '', source: { area: 'holding', address: 1, type: 'uint16', order: 'ABCD' }, scale: 1, offset: 0, deadband: 0, maxSilenceMs: 0 },
+  ],
+};
+
+function setup(over: Partial<DeviceSpec> = {}) {
+  const clock = new FakeClock();
+  const driver = new ScriptedDriver(() => clock.now());
+  const cycles: PollCycle[] = [];
+  // random() = 1 → the full backoff step, so delays are exact.
+  const loop = new PollLoop({ device: { ...device, ...over }, driver, clock, logger: silentLogger, onCycle: (c) => cycles.push(c), random: () => 1 });
+  return { clock, driver, cycles, loop };
+}
+
+describe('backoff', () => {
+  it('doubles up to the maximum and jitters within [half, full]', () => {
+    expect([1, 2, 3, 4, 5, 6].map((n) => backoffDelayMs(n, 1000, 8000, () => 1))).toEqual([1000, 2000, 4000, 8000, 8000, 8000]);
+    expect(backoffDelayMs(3, 1000, 8000, () => 0)).toBe(2000);
+  });
+});
+
+describe('PollLoop', () => {
+  it('polls on a fixed-rate grid, one cycle per interval', async () => {
+    const { clock, cycles, loop } = setup();
+    loop.start();
+    await clock.advance(0);
+    await clock.advance(4000);
+    expect(cycles.map((c) => c.cycleMs - clock.now() + 4000)).toEqual([0, 1000, 2000, 3000, 4000]);
+    expect(cycles.every((c) => c.connected && c.samples.every((s) => s.quality === 'good'))).toBe(true);
+    await loop.stop();
+  });
+
+  it('never overlaps cycles; a long read skips missed slots and counts an overrun', async () => {
+    const { clock, driver, cycles, loop } = setup();
+    loop.start();
+    await clock.advance(0);
+    driver.holdReads = true;
+    await clock.advance(1000); // second cycle starts and hangs
+    await clock.advance(2500); // slots at 2000 and 3000 pass while it hangs
+    expect(driver.reads).toBe(2);
+    driver.holdReads = false;
+    driver.releaseReads();
+    await clock.advance(0);
+    expect(cycles).toHaveLength(2);
+    expect(loop.snapshot().overruns).toBe(1);
+    await clock.advance(500); // next slot is 4000
+    expect(cycles).toHaveLength(3);
+    expect(cycles[2].cycleMs - cycles[0].cycleMs).toBe(4000);
+    await loop.stop();
+  });
+
+  it('reports every tag bad while unreachable and retries with exponential backoff', async () => {
+    const { clock, driver, cycles, loop } = setup();
+    driver.refuseConnect = true;
+    loop.start();
+    await clock.advance(0);
+    expect(driver.opens).toBe(1);
+    expect(cycles[0].samples.every((s) => s.quality === 'bad' && s.reason === 'not-connected')).toBe(true);
+    expect(loop.snapshot()).toMatchObject({ connected: false, connectFailures: 1, backoffMs: 1000, lastError: expect.stringContaining('ECONNREFUSED') });
+    await clock.advance(1000); // retry after 1 s → fails, next in 2 s
+    expect(driver.opens).toBe(2);
+    await clock.advance(1000);
+    expect(driver.opens).toBe(2);
+    await clock.advance(1000);
+    expect(driver.opens).toBe(3); // then 4 s
+    await clock.advance(3000);
+    expect(driver.opens).toBe(3);
+    driver.refuseConnect = false;
+    await clock.advance(1000);
+    expect(driver.opens).toBe(4);
+    expect(cycles.at(-1)?.samples.every((s) => s.quality === 'good')).toBe(true);
+    expect(loop.snapshot()).toMatchObject({ connected: true, connectFailures: 0, backoffMs: 0 });
+    expect(cycles).toHaveLength(8); // the rhythm never stopped
+    await loop.stop();
+  });
+
+  it('notices a connection lost during a read and reconnects after the first backoff step', async () => {
+    const { clock, driver, cycles, loop } = setup({ backoffInitialMs: 2000 });
+    loop.start();
+    await clock.advance(0);
+    driver.dropOnNextRead = true;
+    await clock.advance(1000);
+    expect(cycles.at(-1)?.connected).toBe(false);
+    expect(cycles.at(-1)?.samples.every((s) => s.reason === 'comm-lost')).toBe(true);
+    await clock.advance(1000); // still in backoff: comm-lost without I/O
+    expect(driver.opens).toBe(1);
+    expect(cycles.at(-1)?.samples.every((s) => s.reason === 'comm-lost')).toBe(true);
+    await clock.advance(1000);
+    expect(driver.opens).toBe(2);
+    expect(cycles.at(-1)?.connected).toBe(true);
+    await loop.stop();
+  });
+
+  it('stop waits for the cycle in flight, closes the driver and leaves no timer', async () => {
+    const { clock, driver, cycles, loop } = setup();
+    driver.holdReads = true;
+    loop.start();
+    await clock.advance(0);
+    let stopped = false;
+    const stopping = loop.stop().then(() => (stopped = true));
+    await clock.advance(0);
+    expect(stopped).toBe(false);
+    driver.releaseReads();
+    await stopping;
+    expect(cycles).toHaveLength(1);
+    expect(driver.closes).toBe(1);
+    expect(clock.pendingTimers()).toBe(0);
+  });
+});
