@@ -1,3 +1,6 @@
+import type { Quality, QualityReason } from './quality.js';
+import type { EngineeringValue } from './tag.js';
+
 /** A publishable message waiting in the outbox: for example one device's readings from one poll cycle. */
 export interface OutboxRecord {
   /** The stream the record belongs to (a device id, or "alarms"): sequence chains are kept per stream. */
@@ -64,18 +67,25 @@ export interface Outbox {
   close(): void;
 }
 
-/** The body of a `data` record: one device's reported readings from one poll cycle. */
+/** One reading inside a data record body, as the ingest side stores it. */
+export interface DataRecordReading {
+  tag: string;
+  value: EngineeringValue | null;
+  unit: string;
+  quality: Quality;
+  reason?: QualityReason;
+  detail?: string;
+  /** Source timestamp, ms since epoch. */
+  timestampMs: number;
+}
+
+/**
+ * The body of an outbox record of kind 'data': one device's reported readings from one poll
+ * cycle. The record's `count` equals `readings.length` (one sequence number per reading).
+ */
 export interface DataRecordBody {
   device: string;
   /** Wall-clock start of the poll cycle, ms since epoch. */
   cycleMs: number;
-  readings: Array<{
-    tag: string;
-    value: number | boolean | string | null;
-    unit: string;
-    quality: 'good' | 'uncertain' | 'bad';
-    reason?: string;
-    detail?: string;
-    timestampMs: number;
-  }>;
+  readings: DataRecordReading[];
 }

@@ -2,8 +2,9 @@
  * allbit's one quality model, carried from the driver to the MQTT payload.
  *
  * - good: the value was read from the device just now and passed every check.
- * - uncertain: a value exists but should not be trusted blindly (out of the tag's plausible
- *   range, or replayed from the buffer as history).
+ * - uncertain: a value exists but should not be trusted blindly (for example out of the tag's
+ *   plausible range). Replayed history keeps the quality it was read with; the MQTT payload
+ *   marks it `historical: true`.
  * - bad: there is no trustworthy value; `value` is null and `reason` says why.
  */
 export type Quality = 'good' | 'uncertain' | 'bad';

@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { DeviceSpec } from '../core/device.js';
 import type { Logger } from '../core/logger.js';
-import type { DataRecordBody, Outbox } from '../core/outbox.js';
+import type { DataRecordBody, Outbox, StoredRecord } from '../core/outbox.js';
 import type { Reading } from '../core/reading.js';
 import type { Tag } from '../core/tag.js';
 import { asLastReported, shouldReport, type LastReported } from '../normalize/report-by-exception.js';
@@ -16,7 +16,7 @@ export interface CycleIngestOptions {
   clock: Clock;
   logger: Logger;
   /** Called after a record was committed, so the forwarder can publish it. */
-  onAppended: () => void;
+  onAppended: (stored: readonly StoredRecord[]) => void;
 }
 
 /**
@@ -57,6 +57,7 @@ export class CycleIngest {
     }
 
     let committed = reportIndexes.length === 0;
+    let stored: StoredRecord[] = [];
     if (reportIndexes.length > 0) {
       const body: DataRecordBody = {
         device: cycle.deviceId,
@@ -75,7 +76,7 @@ export class CycleIngest {
         }),
       };
       try {
-        this.options.outbox.append([{ stream: cycle.deviceId, kind: 'data', count: reportIndexes.length, body, createdMs: now }]);
+        stored = this.options.outbox.append([{ stream: cycle.deviceId, kind: 'data', count: reportIndexes.length, body, createdMs: now }]);
         committed = true;
         for (const i of reportIndexes) last[cycle.samples[i].tagIndex] = asLastReported(readings[i], now);
       } catch (err) {
@@ -87,6 +88,6 @@ export class CycleIngest {
       }
     }
     this.options.state.recordReadings(cycle.deviceId, readings, committed ? reportIndexes.length : 0);
-    if (committed && reportIndexes.length > 0) this.options.onAppended();
+    if (stored.length > 0) this.options.onAppended(stored);
   }
 }

@@ -124,9 +124,10 @@ export class LiveState {
     this.readingsReported += reported;
   }
 
-  setDeviceHealth(deviceId: string, health: DeviceHealth, driver: DriverStats): void {
+  setDeviceHealth(deviceId: string, health: DeviceHealth, driver: DriverStats, requestsPerCycle: number): void {
     const device = this.devices.get(deviceId);
     if (!device) return;
+    device.requestsPerCycle = requestsPerCycle;
     device.health = health;
     device.driver = driver;
   }

@@ -1,0 +1,209 @@
+/**
+ * `allbit run | validate | simulate | demo` — the command line. Each command parses its own
+ * options, prints `--help`, and hands over to the runtime.
+ */
+import { readFileSync } from 'node:fs';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { ConfigError, formatIssue } from '../config/issues.js';
+import { loadConfigFile } from '../config/load.js';
+import { planRequests } from '../drivers/modbus/planner.js';
+
+export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const USAGE = `allbit ${VERSION} — edge gateway for data-center power and cooling plant
+
+Usage: allbit <command> [options]
+
+Commands:
+  run --config FILE        run the agent with a config file (YAML or JSON)
+  validate --config FILE   check a config file; exit 0 if good, 1 listing every problem
+  simulate                 run the plant simulator alone (Modbus TCP servers)
+  demo                     simulator + embedded MQTT broker + agent + status page
+
+Run \`allbit <command> --help\` for a command's options.
+`;
+
+const COMMAND_HELP: Record<string, string> = {
+  run: `Usage: allbit run --config FILE [--log-level LEVEL]
+
+Runs the agent: polls the configured devices, buffers every reading in the SQLite outbox and
+forwards it to the MQTT broker. Stops cleanly on Ctrl-C / SIGTERM (buffer closed, offline status sent).
+
+Options:
+  -c, --config FILE     config file (YAML or JSON)
+      --log-level LEVEL debug | info | warn | error (overrides log.level)
+  -h, --help            this help
+`,
+  validate: `Usage: allbit validate --config FILE
+
+Checks the config file — schema, profiles, tag definitions, secret references — without opening
+any device, broker or buffer. Exits 0 when it is good; 1 with every problem as "path: message".
+
+Options:
+  -c, --config FILE   config file (YAML or JSON)
+  -h, --help          this help
+`,
+  simulate: `Usage: allbit simulate [--host HOST] [--base-port PORT] [--time-speed N] [--fault DEVICE:FAULT[:SEVERITY]]...
+
+Runs the plant simulator alone: a chiller, a cooling tower, a transformer and a UPS, each its own
+Modbus TCP server (ports PORT, PORT+1, PORT+2, PORT+3), driven by an AI-workload IT load.
+
+Options:
+      --host HOST        interface to listen on (default 127.0.0.1)
+      --base-port PORT   first port (default 15020)
+      --time-speed N     simulated seconds per real second (default 1)
+      --fault SPEC       inject a fault, e.g. chiller-1:condenser-fouling:0.8 (repeatable)
+  -h, --help             this help
+`,
+  demo: `Usage: allbit demo [--broker-port PORT] [--status-port PORT] [--time-speed N]
+
+Starts the plant simulator, an embedded MQTT broker (127.0.0.1:1883 or the next free port), the
+agent with config/examples/demo.yaml and the status page (http://127.0.0.1:8080 or the next free
+port). Watch the data with: mosquitto_sub -h 127.0.0.1 -p PORT -t 'allbit/#' -v
+
+Options:
+      --broker-port PORT   preferred MQTT port (default 1883)
+      --status-port PORT   preferred status page port (default 8080)
+      --time-speed N       simulated seconds per real second (default 1)
+  -h, --help               this help
+`,
+};
+
+type Options = NonNullable<ParseArgsConfig['options']>;
+
+const COMMAND_OPTIONS: Record<string, Options> = {
+  run: { config: { type: 'string', short: 'c' }, 'log-level': { type: 'string' }, help: { type: 'boolean', short: 'h' } },
+  validate: { config: { type: 'string', short: 'c' }, help: { type: 'boolean', short: 'h' } },
+  simulate: {
+    host: { type: 'string' },
+    'base-port': { type: 'string' },
+    'time-speed': { type: 'string' },
+    fault: { type: 'string', multiple: true },
+    help: { type: 'boolean', short: 'h' },
+  },
+  demo: {
+    'broker-port': { type: 'string' },
+    'status-port': { type: 'string' },
+    'time-speed': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+};
+
+export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+    out.write(USAGE);
+    return command === undefined ? 1 : 0;
+  }
+  if (command === '--version' || command === '-v') {
+    out.write(`${VERSION}\n`);
+    return 0;
+  }
+  const options = COMMAND_OPTIONS[command];
+  if (!options) {
+    err.write(`allbit: unknown command "${command}"\n\n${USAGE}`);
+    return 1;
+  }
+  let values: Record<string, string | boolean | string[] | undefined>;
+  try {
+    values = parseArgs({ args: rest, options, allowPositionals: false, strict: true }).values as typeof values;
+  } catch (e) {
+    err.write(`allbit ${command}: ${(e as Error).message}\n\n${COMMAND_HELP[command]}`);
+    return 1;
+  }
+  if (values.help) {
+    out.write(COMMAND_HELP[command]);
+    return 0;
+  }
+  switch (command) {
+    case 'validate':
+      return validate(values.config as string | undefined, out, err);
+    case 'run':
+      return run(values.config as string | undefined, values['log-level'] as string | undefined, err);
+    case 'simulate':
+      return (await import('./simulate-command.js')).simulateCommand(
+        {
+          host: (values.host as string | undefined) ?? '127.0.0.1',
+          basePort: intOption(values['base-port'], 15020, 'base-port'),
+          timeSpeed: numberOption(values['time-speed'], 1, 'time-speed'),
+          faults: (values.fault as string[] | undefined) ?? [],
+        },
+        out,
+        err,
+      );
+    case 'demo':
+      return (await import('./demo.js')).demoCommand(
+        {
+          brokerPort: intOption(values['broker-port'], 1883, 'broker-port'),
+          statusPort: intOption(values['status-port'], 8080, 'status-port'),
+          timeSpeed: numberOption(values['time-speed'], 1, 'time-speed'),
+          version: VERSION,
+        },
+        out,
+        err,
+      );
+  }
+  return 1;
+}
+
+function intOption(raw: unknown, fallback: number, name: string): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name}: expected a port number 0–65535, got "${String(raw)}"`);
+  return n;
+}
+
+function numberOption(raw: unknown, fallback: number, name: string): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got "${String(raw)}"`);
+  return n;
+}
+
+function validate(configPath: string | undefined, out: NodeJS.WritableStream, err: NodeJS.WritableStream): number {
+  if (!configPath) {
+    err.write(`allbit validate: --config FILE is required\n\n${COMMAND_HELP.validate}`);
+    return 1;
+  }
+  try {
+    const config = loadConfigFile(configPath);
+    const tags = config.devices.reduce((n, d) => n + d.tags.length, 0);
+    const requests = config.devices.reduce(
+      (n, d) =>
+        n +
+        planRequests(
+          d.tags.map((t, index) => ({ index, source: t.source })),
+          { unitId: d.connection.unitId, maxGapRegisters: d.maxGapRegisters, maxGapBits: d.maxGapBits },
+        ).length,
+      0,
+    );
+    out.write(`${config.file}: OK — gateway ${config.gateway.id}, ${config.devices.length} devices, ${tags} tags, ${requests} Modbus requests per poll cycle\n`);
+    return 0;
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err.write(`${e.file}: ${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}\n`);
+      for (const issue of e.issues) err.write(`  ${formatIssue(issue)}\n`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+async function run(configPath: string | undefined, logLevel: string | undefined, err: NodeJS.WritableStream): Promise<number> {
+  if (!configPath) {
+    err.write(`allbit run: --config FILE is required\n\n${COMMAND_HELP.run}`);
+    return 1;
+  }
+  let config;
+  try {
+    config = loadConfigFile(configPath);
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      err.write(`${e.message}\n`);
+      return 1;
+    }
+    throw e;
+  }
+  const { runUntilSignal } = await import('./run-command.js');
+  return runUntilSignal(config, { logLevel, version: VERSION, err });
+}

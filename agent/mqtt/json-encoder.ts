@@ -1,0 +1,143 @@
+import type { DataRecordBody, OutboxRecord, StoredRecord } from '../core/outbox.js';
+import type { OutgoingMessage } from '../core/publisher.js';
+import type { Quality, QualityReason } from '../core/quality.js';
+import type { EngineeringValue } from '../core/tag.js';
+import type { Topics } from './topics.js';
+
+/** Payload format version carried as `v` in every JSON payload. */
+export const PAYLOAD_VERSION = 1;
+
+export type { DataRecordBody, DataRecordReading } from '../core/outbox.js';
+
+/** Builds the outbox record for one poll cycle (stream = device id, count = readings). */
+export function dataRecord(body: DataRecordBody, createdMs: number): OutboxRecord {
+  if (body.readings.length === 0) throw new Error(`device ${body.device}: a data record needs at least one reading`);
+  return { stream: body.device, kind: 'data', count: body.readings.length, body, createdMs };
+}
+
+export interface DataPayloadReading {
+  seq: number;
+  tag: string;
+  value: EngineeringValue | null;
+  unit: string;
+  quality: Quality;
+  reason?: QualityReason;
+  detail?: string;
+  ts: string;
+}
+
+/** What is published on `{prefix}/{gateway}/devices/{device}/data` (schema: docs/mqtt-payload.schema.json). */
+export interface DataPayload {
+  v: typeof PAYLOAD_VERSION;
+  gateway: string;
+  device: string;
+  firstSeq: number;
+  lastSeq: number;
+  prevSeq: number | null;
+  historical: boolean;
+  ts: string;
+  readings: DataPayloadReading[];
+}
+
+export interface GatewayStatusPayload {
+  v: typeof PAYLOAD_VERSION;
+  gateway: string;
+  state: 'online' | 'offline';
+  /** When the state was published; absent in the last will (the broker sends it later). */
+  ts?: string;
+  version?: string;
+  /** For offline: 'stopped' (clean shutdown) or 'connection-lost' (last will). */
+  reason?: 'stopped' | 'connection-lost';
+}
+
+export type DeviceAvailability = 'online' | 'offline';
+
+export interface DeviceStatusPayload {
+  v: typeof PAYLOAD_VERSION;
+  gateway: string;
+  device: string;
+  state: DeviceAvailability;
+  ts: string;
+  reason?: QualityReason;
+  detail?: string;
+}
+
+function iso(ms: number, where: string): string {
+  const date = new Date(ms);
+  if (!Number.isFinite(date.getTime())) throw new Error(`${where}: timestamp ${String(ms)} is not a valid time`);
+  return date.toISOString();
+}
+
+function describeRecord(record: StoredRecord): string {
+  return `outbox record ${record.id} (stream "${record.stream}", seq ${record.firstSeq}..${record.lastSeq})`;
+}
+
+/** Checks the stored body has the DataRecordBody shape; throws an error naming the record otherwise. */
+export function asDataRecordBody(record: StoredRecord): DataRecordBody {
+  const body = record.body as Partial<DataRecordBody> | null;
+  const where = describeRecord(record);
+  if (record.kind !== 'data') throw new Error(`${where}: kind "${String(record.kind)}" is not 'data'`);
+  if (!body || typeof body !== 'object') throw new Error(`${where}: body is not an object`);
+  if (typeof body.device !== 'string' || body.device.length === 0) throw new Error(`${where}: body.device is missing`);
+  if (typeof body.cycleMs !== 'number') throw new Error(`${where}: body.cycleMs is missing`);
+  if (!Array.isArray(body.readings)) throw new Error(`${where}: body.readings is not an array`);
+  if (body.readings.length !== record.count) {
+    throw new Error(`${where}: carries ${body.readings.length} readings but ${record.count} sequence numbers`);
+  }
+  return body as DataRecordBody;
+}
+
+export function encodeDataPayload(record: StoredRecord, gatewayId: string, historical: boolean): DataPayload {
+  const body = asDataRecordBody(record);
+  const where = describeRecord(record);
+  return {
+    v: PAYLOAD_VERSION,
+    gateway: gatewayId,
+    device: body.device,
+    firstSeq: record.firstSeq,
+    lastSeq: record.lastSeq,
+    prevSeq: record.prevSeq,
+    historical,
+    ts: iso(body.cycleMs, where),
+    readings: body.readings.map((reading, i) => {
+      const out: DataPayloadReading = {
+        seq: record.firstSeq + i,
+        tag: reading.tag,
+        value: reading.value ?? null,
+        unit: reading.unit,
+        quality: reading.quality,
+        ...(reading.reason !== undefined ? { reason: reading.reason } : {}),
+        ...(reading.detail !== undefined ? { detail: reading.detail } : {}),
+        ts: iso(reading.timestampMs, `${where} tag "${reading.tag}"`),
+      };
+      return out;
+    }),
+  };
+}
+
+/** The QoS 1, non-retained message for one data record. */
+export function encodeDataMessage(record: StoredRecord, topics: Topics, historical: boolean): OutgoingMessage {
+  const payload = encodeDataPayload(record, topics.gatewayId, historical);
+  return { topic: topics.deviceData(payload.device), payload: JSON.stringify(payload), qos: 1, retain: false };
+}
+
+export function encodeGatewayStatus(status: Omit<GatewayStatusPayload, 'v'>): string {
+  return JSON.stringify({ v: PAYLOAD_VERSION, ...status });
+}
+
+/** The retained availability message of one device; the runtime republishes these on every (re)connect. */
+export function encodeDeviceStatusMessage(
+  topics: Topics,
+  status: { device: string; state: DeviceAvailability; tsMs: number; reason?: QualityReason; detail?: string },
+): OutgoingMessage {
+  const payload: DeviceStatusPayload = {
+    v: PAYLOAD_VERSION,
+    gateway: topics.gatewayId,
+    device: status.device,
+    state: status.state,
+    ts: iso(status.tsMs, `device ${status.device} status`),
+  };
+  if (status.reason !== undefined) payload.reason = status.reason;
+  if (status.detail !== undefined) payload.detail = status.detail;
+  return { topic: topics.deviceStatus(status.device), payload: JSON.stringify(payload), qos: 1, retain: true };
+}

@@ -1,0 +1,193 @@
+/**
+ * The only place that creates concrete objects and wires them:
+ * drivers → poll loops → ingest (normalize, report-by-exception) → SQLite outbox → forwarder →
+ * MQTT publisher, with the live state written along the way and read by the status server.
+ */
+import { readFileSync } from 'node:fs';
+import type { ResolvedConfig } from '../config/load.js';
+import { modbusTcpDescriptor } from '../drivers/modbus/index.js';
+import { openSqliteOutbox } from './buffer/sqlite-outbox.js';
+import type { Clock } from './core/clock.js';
+import type { Driver, DriverDescriptor } from './core/driver.js';
+import type { Logger } from './core/logger.js';
+import type { Outbox } from './core/outbox.js';
+import { CycleIngest } from './ingest/cycle-ingest.js';
+import { Forwarder } from './mqtt/forwarder.js';
+import { encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
+import { MqttPublisher } from './mqtt/mqtt-publisher.js';
+import { createTopics, type Topics } from './mqtt/topics.js';
+import { PollLoop, type PollCycle } from './scheduler/poll-loop.js';
+import { systemClock } from './scheduler/system-clock.js';
+import { Ticker } from './scheduler/ticker.js';
+import { LiveState } from './state/live-state.js';
+import { StatusServer } from './status/server.js';
+
+function readPem(path: string, at: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (cause) {
+    throw new Error(`${at}: cannot read ${path}: ${(cause as NodeJS.ErrnoException).code ?? (cause as Error).message}`, { cause });
+  }
+}
+
+/** The driver registry: one explicit array, no import side effects. */
+export const DRIVERS: readonly DriverDescriptor[] = [modbusTcpDescriptor];
+
+export interface AgentOptions {
+  config: ResolvedConfig;
+  logger: Logger;
+  version: string;
+  clock?: Clock;
+  drivers?: readonly DriverDescriptor[];
+}
+
+export interface RunningAgent {
+  readonly state: LiveState;
+  /** Where the status page listens, when enabled. */
+  readonly statusAddress: { host: string; port: number } | null;
+  readonly outbox: Outbox;
+  /** Stops polling, flushes what it can within a bounded time, publishes offline, closes the buffer. */
+  stop(): Promise<void>;
+}
+
+export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
+  const { config, logger, version } = options;
+  const clock = options.clock ?? systemClock;
+  const registry = new Map((options.drivers ?? DRIVERS).map((d) => [d.kind, d]));
+  const topics: Topics = createTopics(config.gateway.id, config.mqtt.topicPrefix);
+
+  // Everything that can be refused by bad input is checked before the buffer is opened.
+  const drivers = new Map<string, Driver>();
+  for (const device of config.devices) {
+    const descriptor = registry.get(device.connection.protocol);
+    if (!descriptor) throw new Error(`device ${device.id}: no driver for protocol "${device.connection.protocol}"`);
+    drivers.set(device.id, descriptor.create(device, { clock, logger: logger.child({ device: device.id }) }));
+    topics.deviceData(device.id);
+  }
+
+  const tls = config.mqtt.tls && {
+    ca: config.mqtt.tls.ca === undefined ? undefined : readPem(config.mqtt.tls.ca, 'mqtt.tls.ca'),
+    cert: config.mqtt.tls.cert === undefined ? undefined : readPem(config.mqtt.tls.cert, 'mqtt.tls.cert'),
+    key: config.mqtt.tls.key?.reveal(),
+    rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
+  };
+
+  const state = new LiveState({ id: config.gateway.id, name: config.gateway.name ?? config.gateway.id, version, startedMs: clock.now() }, () => clock.now());
+  const outbox = openSqliteOutbox({ path: config.buffer.path, maxBytes: config.buffer.maxBytes, logger: logger.child({ part: 'outbox' }) });
+  const initial = outbox.stats();
+  logger.info({ path: config.buffer.path, waiting: initial.records, nextSeq: initial.nextSeq }, 'outbox open');
+
+  const publisher = new MqttPublisher({
+    url: config.mqtt.url,
+    clientId: config.mqtt.clientId,
+    username: config.mqtt.username,
+    password: config.mqtt.password?.reveal(),
+    keepaliveS: config.mqtt.keepaliveS,
+    publishTimeoutMs: config.mqtt.publishTimeoutMs,
+    inflight: config.mqtt.inflight,
+    tls,
+    topics,
+    version,
+    clock,
+    logger: logger.child({ part: 'mqtt' }),
+  });
+  const forwarder = new Forwarder({
+    outbox,
+    publisher,
+    topics,
+    batchSize: config.mqtt.inflight,
+    drainRatePerSec: config.buffer.drainRatePerSec,
+    clock,
+    logger: logger.child({ part: 'forwarder' }),
+  });
+
+  const availability = new Map<string, boolean>();
+  const publishDeviceStatus = (deviceId: string, online: boolean, detail: string | null): void => {
+    const message = encodeDeviceStatusMessage(topics, {
+      device: deviceId,
+      state: online ? 'online' : 'offline',
+      tsMs: clock.now(),
+      ...(online ? {} : { reason: 'comm-lost' as const }),
+      ...(detail ? { detail } : {}),
+    });
+    publisher.publish([message]).catch(() => {
+      // Republished on the next connection (see onStateChange below).
+    });
+  };
+  publisher.onStateChange((s) => {
+    state.setBroker(s);
+    if (s.state === 'connected') {
+      for (const [id, online] of availability) publishDeviceStatus(id, online, online ? null : (loops.get(id)?.snapshot().lastError ?? null));
+    }
+  });
+
+  const ingest = new CycleIngest({ devices: config.devices, outbox, state, clock, logger: logger.child({ part: 'ingest' }), onAppended: (stored) => forwarder.wake(stored) });
+  const loops = new Map<string, PollLoop>();
+  for (const device of config.devices) {
+    const driver = drivers.get(device.id)!;
+    const loop: PollLoop = new PollLoop({
+      device,
+      driver,
+      clock,
+      logger: logger.child({ device: device.id }),
+      onCycle: (cycle: PollCycle) => {
+        ingest.ingest(cycle);
+        state.setDeviceHealth(device.id, loop.snapshot(), driver.stats(), loop.readPlan.requestCount);
+        if (availability.get(device.id) !== cycle.connected) {
+          availability.set(device.id, cycle.connected);
+          publishDeviceStatus(device.id, cycle.connected, cycle.connected ? null : loop.snapshot().lastError);
+        }
+      },
+    });
+    loops.set(device.id, loop);
+    state.addDevice(device, loop.readPlan.requestCount);
+  }
+
+  const refreshGatewayState = (): void => {
+    state.setBuffer(outbox.stats());
+    state.setBroker(publisher.state());
+    const f = forwarder.stats();
+    state.setForwarder({ published: f.acked, failures: f.failures, inFlight: f.inFlight, backlog: f.backlogRemaining });
+  };
+  const stateTicker = new Ticker(clock, 1000, refreshGatewayState);
+
+  let status: StatusServer | null = null;
+  let statusAddress: { host: string; port: number } | null = null;
+  try {
+    if (config.status.enabled) {
+      status = new StatusServer({ host: config.status.host, port: config.status.port, snapshot: () => state.snapshot(), isReady: () => state.isReady(), logger: logger.child({ part: 'status' }) });
+      statusAddress = await status.start();
+    }
+  } catch (err) {
+    outbox.close();
+    throw err;
+  }
+
+  publisher.start();
+  forwarder.start();
+  for (const loop of loops.values()) loop.start();
+  stateTicker.start();
+  refreshGatewayState();
+  state.setReady(true);
+  logger.info({ devices: config.devices.length, broker: config.mqtt.url, status: statusAddress }, 'agent started');
+
+  let stopping: Promise<void> | null = null;
+  return {
+    state,
+    statusAddress,
+    outbox,
+    stop() {
+      stopping ??= (async () => {
+        state.setReady(false);
+        stateTicker.stop();
+        await Promise.all([...loops.values()].map((l) => l.stop()));
+        await forwarder.stop();
+        await publisher.stop();
+        outbox.close();
+        await status?.stop();
+        logger.info({}, 'agent stopped');
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,169 @@
+/**
+ * The plant simulator: a chiller, a cooling tower, a transformer and a UPS driven by one AI
+ * workload, each served as its own Modbus TCP device with a vendor register map.
+ *
+ * simulators/ imports only node built-ins and its protocol library (HOUSE rule): it does its own
+ * register encoding, so the agent's codec is never tested only against itself.
+ */
+import { DeviceServer } from './modbus/device-server.js';
+import { chillerMap } from './modbus/maps/chiller.js';
+import { coolingTowerMap } from './modbus/maps/cooling-tower.js';
+import { transformerMap } from './modbus/maps/transformer.js';
+import { upsMap } from './modbus/maps/ups.js';
+import type { DeviceMap, SimulatorPoint } from './modbus/points.js';
+import { RegisterImage } from './modbus/register-image.js';
+import { FAULTS_BY_KIND } from './plant/faults.js';
+import { DEVICE_KINDS, Plant, type DeviceKind, type PointValue } from './plant/plant.js';
+
+export type { DeviceKind, PointValue } from './plant/plant.js';
+export type { AddressBlock, PointArea, PointType, SimulatorPoint, WordOrder } from './modbus/points.js';
+export type { FaultName } from './plant/faults.js';
+
+/** Suggested fixed ports for the demo (tests use 0 = ephemeral). */
+export const DEMO_PORTS: Readonly<Record<DeviceKind, number>> = {
+  chiller: 15020,
+  'cooling-tower': 15021,
+  transformer: 15022,
+  ups: 15023,
+};
+
+export interface PlantSimulatorOptions {
+  /** Interface to bind; default 127.0.0.1. */
+  host?: string;
+  /** Port per device; 0 or absent = an ephemeral port (read it back from `devices`). */
+  ports?: Partial<Record<DeviceKind, number>>;
+  /** Simulated seconds per real second while autoRun is on; default 1. */
+  timeSpeed?: number;
+  /** Seed of every pseudo-random signal; default 1. */
+  seed?: number;
+  /** Default true: advance with wall time on an internal interval. False: only step() advances. */
+  autoRun?: boolean;
+  /** How often autoRun advances the plant (real ms); default 250. */
+  tickMs?: number;
+  /** Simulated time at start (epoch ms; hour of day is UTC); default Date.now(). */
+  startTimeMs?: number;
+}
+
+export interface SimulatedDevice {
+  id: string;
+  kind: DeviceKind;
+  host: string;
+  port: number;
+  unitId: number;
+}
+
+export interface InjectFaultOptions {
+  /** Seconds of simulated time for the fault to develop from 0 to 1; 0 = at once. Default per fault (README). */
+  rampSeconds?: number;
+}
+
+export interface PlantSimulator {
+  readonly devices: readonly SimulatedDevice[];
+  /** Simulated time of the last step (epoch ms). */
+  readonly timeMs: number;
+  /** Advances simulated time by dtSeconds and refreshes every register image. */
+  step(dtSeconds: number): void;
+  /** Physical values by point name as of the last step: exactly what the registers encode, before quantisation. */
+  values(deviceId: string): Record<string, PointValue>;
+  /** The vendor register map of a device. */
+  pointMap(deviceId: string): SimulatorPoint[];
+  /** Faults the device accepts. */
+  faults(deviceId: string): string[];
+  /** Sets a fault's target severity (0..1); the effective severity ramps toward it with simulated time. */
+  injectFault(deviceId: string, fault: string, severity: number, options?: InjectFaultOptions): void;
+  /** Repairs a fault: its effective severity drops to 0 at once. */
+  clearFault(deviceId: string, fault: string): void;
+  /** Takes a device offline: its port stops listening and open connections are dropped. */
+  stopDevice(deviceId: string): Promise<void>;
+  /** Brings a device back on the same port. */
+  startDevice(deviceId: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+const MAPS: Record<DeviceKind, DeviceMap> = {
+  chiller: chillerMap,
+  'cooling-tower': coolingTowerMap,
+  transformer: transformerMap,
+  ups: upsMap,
+};
+
+interface DeviceEntry {
+  info: SimulatedDevice;
+  map: DeviceMap;
+  image: RegisterImage;
+  server: DeviceServer;
+}
+
+export async function startPlantSimulator(opts: PlantSimulatorOptions = {}): Promise<PlantSimulator> {
+  const host = opts.host ?? '127.0.0.1';
+  const timeSpeed = opts.timeSpeed ?? 1;
+  if (!(timeSpeed > 0) || !Number.isFinite(timeSpeed)) throw new RangeError(`timeSpeed must be a positive number, got ${timeSpeed}`);
+  const plant = new Plant({ seed: opts.seed ?? 1, startTimeMs: opts.startTimeMs ?? Date.now() });
+
+  const entries = new Map<string, DeviceEntry>();
+  for (const kind of DEVICE_KINDS) {
+    const id = `${kind}-1`;
+    const map = MAPS[kind];
+    const image = new RegisterImage(map);
+    image.update(plant.values(kind));
+    const port = opts.ports?.[kind] ?? 0;
+    const server = new DeviceServer({ id, host, port, unitId: 1, image });
+    entries.set(id, { info: { id, kind, host, port, unitId: 1 }, map, image, server });
+  }
+
+  try {
+    for (const entry of entries.values()) {
+      await entry.server.start();
+      entry.info.port = entry.server.port;
+    }
+  } catch (err) {
+    await Promise.all([...entries.values()].map((e) => e.server.stop()));
+    throw err;
+  }
+
+  const entry = (deviceId: string): DeviceEntry => {
+    const found = entries.get(deviceId);
+    if (!found) throw new Error(`unknown simulated device "${deviceId}" (known: ${[...entries.keys()].join(', ')})`);
+    return found;
+  };
+
+  const step = (dtSeconds: number): void => {
+    plant.step(dtSeconds);
+    for (const e of entries.values()) e.image.update(plant.values(e.info.kind));
+  };
+
+  let timer: NodeJS.Timeout | undefined;
+  if (opts.autoRun ?? true) {
+    let lastReal = performance.now();
+    timer = setInterval(() => {
+      const now = performance.now();
+      step(((now - lastReal) / 1000) * timeSpeed);
+      lastReal = now;
+    }, opts.tickMs ?? 250);
+    timer.unref();
+  }
+
+  let closed = false;
+  return {
+    devices: [...entries.values()].map((e) => e.info),
+    get timeMs() {
+      return plant.timeMs;
+    },
+    step,
+    values: (deviceId) => plant.values(entry(deviceId).info.kind),
+    pointMap: (deviceId) => entry(deviceId).map.points.map((p) => ({ ...p })),
+    faults: (deviceId) => Object.keys(FAULTS_BY_KIND[entry(deviceId).info.kind]),
+    injectFault: (deviceId, fault, severity, options) => plant.injectFault(entry(deviceId).info.kind, fault, severity, options?.rampSeconds),
+    clearFault: (deviceId, fault) => plant.clearFault(entry(deviceId).info.kind, fault),
+    stopDevice: (deviceId) => entry(deviceId).server.stop(),
+    startDevice: async (deviceId) => {
+      if (closed) throw new Error(`simulator closed: cannot start ${deviceId}`);
+      await entry(deviceId).server.start();
+    },
+    close: async () => {
+      closed = true;
+      if (timer) clearInterval(timer);
+      await Promise.all([...entries.values()].map((e) => e.server.stop()));
+    },
+  };
+}

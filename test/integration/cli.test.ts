@@ -1,0 +1,73 @@
+import { createHash } from 'node:crypto';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { openSqliteOutbox } from '../../agent/buffer/sqlite-outbox.js';
+import { silentLogger } from '../../agent/core/logger.js';
+import { runCli } from '../helpers/cli.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'allbit-cli-'));
+
+describe('allbit CLI', () => {
+  it('prints help for the tool and for every command', async () => {
+    const top = await runCli(['--help']);
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/run --config FILE/);
+    for (const command of ['run', 'validate', 'simulate', 'demo']) {
+      const r = await runCli([command, '--help']);
+      expect(r.code, command).toBe(0);
+      expect(r.stdout, command).toMatch(new RegExp(`^Usage: allbit ${command}`));
+    }
+    const unknown = await runCli(['frobnicate']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+  });
+
+  it('validate exits 0 for the demo config with a summary', async () => {
+    const r = await runCli(['validate', '--config', 'config/examples/demo.yaml']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/OK — gateway demo-edge-01, 4 devices, \d+ tags, \d+ Modbus requests per poll cycle/);
+  });
+
+  it('validate exits 1 listing every problem as path: message', async () => {
+    const bad = join(dir, 'bad.yaml');
+    writeFileSync(
+      bad,
+      `gateway: { id: edge-01 }
+mqtt: { url: "mqtt://127.0.0.1:1883" }
+devices:
+  - id: chiller-1
+    profile: chiller
+    host: 127.0.0.1
+    tags:
+      - { name: chw_supply_temp, type: float }
+      - { name: extra, area: holding, address: 5 }
+`,
+    );
+    const r = await runCli(['validate', '--config', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('2 problems');
+    expect(r.stderr).toMatch(/devices\[0\]\.tags\[0\]\.type \(line 8\): expected one of bool, int16, uint16/);
+    expect(r.stderr).toMatch(/devices\[0\]\.tags\[1\]\.type \(line 9\): required for a tag not in the profile/);
+  });
+
+  it('run refuses a bad config before touching an existing buffer', async () => {
+    const bufferPath = join(dir, 'outbox.db');
+    const outbox = openSqliteOutbox({ path: bufferPath, maxBytes: 1 << 20, logger: silentLogger });
+    outbox.append([{ stream: 'chiller-1', kind: 'data', count: 2, body: { device: 'chiller-1', cycleMs: 1, readings: [] }, createdMs: 1 }]);
+    outbox.close();
+    const hash = () => createHash('sha256').update(readFileSync(bufferPath)).digest('hex');
+    const before = hash();
+    const bad = join(dir, 'bad-run.yaml');
+    writeFileSync(bad, `gateway: { id: edge-01 }\nmqtt: { url: "mqtt://127.0.0.1:1" }\nbuffer: { path: ${JSON.stringify(bufferPath)} }\ndevices:\n  - { id: x, profile: chiller, host: 127.0.0.1, pollIntervalMs: 0 }\n`);
+    const r = await runCli(['run', '--config', bad]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/devices\[0\]\.pollIntervalMs \(line 5\)/);
+    expect(hash()).toBe(before);
+    const reopened = openSqliteOutbox({ path: bufferPath, maxBytes: 1 << 20, logger: silentLogger });
+    expect(reopened.stats().records).toBe(1);
+    reopened.close();
+  });
+});
