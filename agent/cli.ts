@@ -3,12 +3,14 @@
  * options, prints `--help`, and hands over to the runtime.
  */
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../config/package-root.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, formatIssue } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
 import { planRequests } from '../drivers/modbus/planner.js';
 
-export const VERSION: string = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 const USAGE = `allbit ${VERSION} — edge gateway for data-center power and cooling plant
 

@@ -4,7 +4,8 @@
  * replaced by the next free ones, and the banner says where everything is.
  */
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../config/package-root.js';
 import { parse, stringify } from 'yaml';
 import { loadConfigText } from '../config/load.js';
 import { startPlantSimulator, type DeviceKind } from '../simulators/index.js';
@@ -14,7 +15,7 @@ import { firstFreePort } from './net-ports.js';
 import { waitForSignal } from './run-command.js';
 import { startAgent } from './runtime.js';
 
-export const DEMO_CONFIG = fileURLToPath(new URL('../../config/examples/demo.yaml', import.meta.url));
+export const DEMO_CONFIG = join(PACKAGE_ROOT, 'config', 'examples', 'demo.yaml');
 
 export interface DemoOptions {
   brokerPort: number;

@@ -5,12 +5,13 @@
  */
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { DeviceSpec } from '../agent/core/device.js';
 import type { DataType, Tag } from '../agent/core/tag.js';
 import { ConfigError, fromZodIssues, type ConfigIssue } from './issues.js';
-import { configSchema, profileSchema, type Config, type DeviceConfig, type ProfileConfig, type SecretRef, type TagFieldsConfig } from './schema.js';
+import { z } from 'zod';
+import { configSchema, deviceSchema, profileSchema, type Config, type DeviceConfig, type ProfileConfig, type SecretRef, type TagFieldsConfig } from './schema.js';
+import { PACKAGE_ROOT } from './package-root.js';
 import { Secret } from './secret.js';
 
 export interface ResolvedMqttConfig extends Omit<Config['mqtt'], 'password' | 'tls' | 'clientId'> {
@@ -36,7 +37,7 @@ export interface LoadOptions {
   builtinProfilesDir?: string;
 }
 
-export const BUILTIN_PROFILES_DIR = fileURLToPath(new URL('../../config/profiles/', import.meta.url));
+export const BUILTIN_PROFILES_DIR = join(PACKAGE_ROOT, 'config', 'profiles');
 
 export function loadConfigFile(file: string, options: LoadOptions = {}): ResolvedConfig {
   const path = resolve(file);
@@ -52,12 +53,17 @@ export function loadConfigFile(file: string, options: LoadOptions = {}): Resolve
 export function loadConfigText(text: string, path: string, options: LoadOptions = {}): ResolvedConfig {
   const { data, lineOf } = parseText(text, path);
   const parsed = configSchema.safeParse(data, { reportInput: true });
+  const configDir = dirname(path);
   if (!parsed.success) {
-    throw new ConfigError(path, withLines(fromZodIssues(parsed.error.issues), lineOf));
+    // Report the tag and device problems of the devices that did parse too, so one run lists everything.
+    const schemaIssues = fromZodIssues(parsed.error.issues);
+    const reported = new Set(schemaIssues.map((i) => i.path));
+    // A setting the schema rejected was removed for the second pass; don't also call it missing.
+    const semantic = semanticIssuesOfPartialConfig(data, parsed.error.issues, configDir, options).filter((i) => !reported.has(i.path));
+    throw new ConfigError(path, withLines(dedupe([...schemaIssues, ...semantic]), lineOf));
   }
   const config = parsed.data;
   const issues: ConfigIssue[] = [];
-  const configDir = dirname(path);
   const profiles = new ProfileLibrary(
     [...config.profileDirs.map((d) => (isAbsolute(d) ? d : join(configDir, d))), options.builtinProfilesDir ?? BUILTIN_PROFILES_DIR],
   );
@@ -102,6 +108,50 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
   return deepFreeze(resolved);
 }
 
+/**
+ * Device-level checks for a config whose schema check failed: the settings zod rejected are
+ * removed from a copy, and every device that then parses is resolved, so a technician sees the
+ * tag problems behind a typo in the same run.
+ */
+function semanticIssuesOfPartialConfig(data: unknown, schemaIssues: readonly z.core.$ZodIssue[], configDir: string, options: LoadOptions): ConfigIssue[] {
+  const raw = structuredClone((data ?? {}) as { devices?: unknown; defaults?: unknown; profileDirs?: unknown });
+  if (!Array.isArray(raw.devices)) return [];
+  for (const issue of schemaIssues) {
+    if (issue.path[0] !== 'devices' || issue.path.length < 3) continue;
+    const parent = issue.path.slice(0, -1).reduce<unknown>((node, key) => (node as Record<PropertyKey, unknown> | undefined)?.[key as string], raw);
+    if (!parent || typeof parent !== 'object') continue;
+    if (issue.code === 'unrecognized_keys') {
+      const target = (parent as Record<PropertyKey, unknown>)[issue.path.at(-1) as string] as Record<string, unknown> | undefined;
+      for (const key of issue.keys) if (target) delete target[key];
+    } else {
+      delete (parent as Record<PropertyKey, unknown>)[issue.path.at(-1) as string];
+    }
+  }
+  const defaults = configSchema.shape.defaults.safeParse(raw.defaults ?? {});
+  const dirs = z.array(z.string()).safeParse(raw.profileDirs ?? []);
+  const profiles = new ProfileLibrary([
+    ...(dirs.success ? dirs.data : []).map((d) => (isAbsolute(d) ? d : join(configDir, d))),
+    options.builtinProfilesDir ?? BUILTIN_PROFILES_DIR,
+  ]);
+  const issues: ConfigIssue[] = [];
+  const partial = { defaults: defaults.success ? defaults.data : configSchema.shape.defaults.parse({}) } as Config;
+  raw.devices.forEach((d, index) => {
+    const device = deviceSchema.safeParse(d);
+    if (device.success) resolveDevice(device.data, `devices[${index}]`, partial, profiles, issues);
+  });
+  return issues;
+}
+
+function dedupe(issues: ConfigIssue[]): ConfigIssue[] {
+  const seen = new Set<string>();
+  return issues.filter((i) => {
+    const key = `${i.path}\u0000${i.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
 function parseText(text: string, path: string): { data: unknown; lineOf: (p: string) => number | undefined } {
   if (extname(path).toLowerCase() === '.json') {
     try {
@@ -111,7 +161,7 @@ function parseText(text: string, path: string): { data: unknown; lineOf: (p: str
     }
   }
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { lineCounter, prettyErrors: false });
+  const doc = parseDocument(text, { lineCounter, prettyErrors: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(
       path,

@@ -92,6 +92,12 @@ export async function freePort(): Promise<number> {
 export interface MosquittoOptions {
   /** Users allowed to connect; when given, anonymous access is off. */
   users?: Record<string, string>;
+  /**
+   * Keep persistent sessions and queued QoS 1 messages across `stop`/`restart` (persistence on,
+   * stopped with SIGTERM so it saves), as a production broker would: a subscriber then misses
+   * nothing that the broker acknowledged before the outage.
+   */
+  persistent?: boolean;
 }
 
 /** A real Mosquitto process on a free port with a temporary config (no persistence, large queues). */
@@ -100,7 +106,14 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Te
   // Started as root, Mosquitto drops to the `mosquitto` user, which must still read its files.
   chmodSync(dir, 0o755);
   const port = await freePort();
-  const lines = [`listener ${port} 127.0.0.1`, 'persistence false', 'max_queued_messages 100000', 'max_inflight_messages 0', 'log_dest stderr', 'log_type all'];
+  const lines = [
+    `listener ${port} 127.0.0.1`,
+    ...(options.persistent ? ['persistence true', `persistence_location ${dir}/`] : ['persistence false']),
+    'max_queued_messages 100000',
+    'max_inflight_messages 0',
+    'log_dest stderr',
+    'log_type all',
+  ];
   if (options.users) {
     const passwordFile = join(dir, 'passwords');
     writeFileSync(passwordFile, '');
@@ -141,7 +154,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Te
     child = null;
     if (!proc || proc.exitCode !== null) return;
     const exited = new Promise<void>((resolve) => proc.once('exit', () => resolve()));
-    proc.kill('SIGKILL');
+    proc.kill(options.persistent ? 'SIGTERM' : 'SIGKILL');
     await exited;
   }
 

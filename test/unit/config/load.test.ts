@@ -110,6 +110,7 @@ devices:
       - { name: e, area: input, address: 0, type: int16, min: 5, max: 1 }
       - { name: a, area: coil, address: 1, type: bool }
       - { name: f, area: holding, address: 3 }
+      - { name: g, area: coil, address: 0, type: uint16 }
   - id: d1
     host: 127.0.0.1
     profile: boiler
@@ -117,7 +118,7 @@ devices:
     expect(out).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/^devices\[0\]\.tags\[5\]\.name .*duplicate tag name "a"/),
-        expect.stringMatching(/^devices\[0\]\.tags\[5\]\.type .*a coil holds one bit: type must be bool, got uint16|^devices\[0\]\.tags\[0\]\.type/),
+        expect.stringMatching(/^devices\[0\]\.tags\[7\]\.type .*a coil holds one bit: type must be bool, got uint16/),
         expect.stringMatching(/^devices\[0\]\.tags\[1\]\.bit .*needs bit/),
         expect.stringMatching(/^devices\[0\]\.tags\[2\]\.length .*needs length/),
         expect.stringMatching(/^devices\[0\]\.tags\[3\]\.address .*runs past the last register/),

@@ -1,0 +1,41 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { loadConfigText, type ResolvedConfig } from '../../config/load.js';
+import type { PlantSimulator } from '../../simulators/index.js';
+
+export interface PlantConfigOptions {
+  brokerUrl: string;
+  bufferPath?: string;
+  pollIntervalMs?: number;
+  maxSilenceMs?: number;
+  statusEnabled?: boolean;
+  gatewayId?: string;
+  backoffInitialMs?: number;
+  drainRatePerSec?: number;
+}
+
+/** A real YAML config for the simulator's four devices, written to a temp folder and loaded through the real loader. */
+export function plantConfig(sim: PlantSimulator, options: PlantConfigOptions): { file: string; text: string; config: ResolvedConfig; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'allbit-plant-'));
+  const doc = {
+    gateway: { id: options.gatewayId ?? 'test-edge' },
+    mqtt: { url: options.brokerUrl, publishTimeoutMs: 3000 },
+    buffer: { path: options.bufferPath ?? join(dir, 'outbox.db'), drainRatePerSec: options.drainRatePerSec ?? 500 },
+    status: { enabled: options.statusEnabled ?? true, host: '127.0.0.1', port: 0 },
+    defaults: {
+      pollIntervalMs: options.pollIntervalMs ?? 200,
+      timeoutMs: 500,
+      maxSilenceMs: options.maxSilenceMs ?? 0,
+      backoffInitialMs: options.backoffInitialMs ?? 100,
+      backoffMaxMs: 1000,
+    },
+    log: { level: 'warn' },
+    devices: sim.devices.map((d) => ({ id: d.id, profile: d.kind, host: d.host, port: d.port, unitId: d.unitId })),
+  };
+  const text = stringify(doc);
+  const file = join(dir, 'allbit.yaml');
+  writeFileSync(file, text);
+  return { file, text, config: loadConfigText(text, file, { env: {} }), dir };
+}
