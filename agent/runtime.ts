@@ -84,6 +84,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     password: config.mqtt.password?.reveal(),
     keepaliveS: config.mqtt.keepaliveS,
     publishTimeoutMs: config.mqtt.publishTimeoutMs,
+    reconnectPeriodMs: config.mqtt.reconnectPeriodMs,
     inflight: config.mqtt.inflight,
     tls,
     topics,

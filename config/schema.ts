@@ -89,6 +89,7 @@ export const configSchema = z
         topicPrefix: z.string().regex(/^[^#+]+$/, 'must not contain MQTT wildcards').default('allbit'),
         keepaliveS: z.number().int().min(1).default(30),
         publishTimeoutMs: durationMs.default(10000),
+        reconnectPeriodMs: durationMs.default(5000).describe('wait between connection attempts to the broker'),
         inflight: z.number().int().min(1).max(1000).default(64).describe('QoS 1 messages awaiting PUBACK at once'),
         tls: z
           .object({

@@ -21,7 +21,7 @@ export function plantConfig(sim: PlantSimulator, options: PlantConfigOptions): {
   const dir = mkdtempSync(join(tmpdir(), 'allbit-plant-'));
   const doc = {
     gateway: { id: options.gatewayId ?? 'test-edge' },
-    mqtt: { url: options.brokerUrl, publishTimeoutMs: 3000 },
+    mqtt: { url: options.brokerUrl, publishTimeoutMs: 3000, reconnectPeriodMs: 200 },
     buffer: { path: options.bufferPath ?? join(dir, 'outbox.db'), drainRatePerSec: options.drainRatePerSec ?? 500 },
     status: { enabled: options.statusEnabled ?? true, host: '127.0.0.1', port: 0 },
     defaults: {
