@@ -98,6 +98,8 @@ export interface MosquittoOptions {
    * nothing that the broker acknowledged before the outage.
    */
   persistent?: boolean;
+  /** Further configuration lines, for example a TLS listener. */
+  extraConfig?: string[];
 }
 
 /** A real Mosquitto process on a free port with a temporary config (no persistence, large queues). */
@@ -126,6 +128,7 @@ export async function startMosquitto(options: MosquittoOptions = {}): Promise<Te
   } else {
     lines.push('allow_anonymous true');
   }
+  lines.push(...(options.extraConfig ?? []));
   const config = join(dir, 'mosquitto.conf');
   writeFileSync(config, lines.join('\n') + '\n');
 
