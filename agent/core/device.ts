@@ -28,3 +28,20 @@ export interface DeviceSpec {
   backoffMaxMs: number;
   tags: readonly Tag[];
 }
+
+/** How a device's polling is going, as the scheduler sees it (published in the live state). */
+export interface DevicePollHealth {
+  connected: boolean;
+  cycles: number;
+  /** Cycles that started later than their slot because the previous one ran long. */
+  overruns: number;
+  lastCycleMs: number | null;
+  lastGoodCycleMs: number | null;
+  lastCycleDurationMs: number | null;
+  /** Connection attempts that failed in a row; 0 when connected. */
+  connectFailures: number;
+  /** Current reconnect delay, 0 when connected. */
+  backoffMs: number;
+  nextConnectMs: number | null;
+  lastError: string | null;
+}

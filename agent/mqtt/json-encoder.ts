@@ -1,4 +1,4 @@
-import type { DataRecordBody, OutboxRecord, StoredRecord } from '../core/outbox.js';
+import type { DataRecordBody, DataRecordReading, OutboxRecord, StoredRecord } from '../core/outbox.js';
 import type { OutgoingMessage } from '../core/publisher.js';
 import type { Quality, QualityReason } from '../core/quality.js';
 import type { EngineeringValue } from '../core/tag.js';
@@ -15,14 +15,9 @@ export function dataRecord(body: DataRecordBody, createdMs: number): OutboxRecor
   return { stream: body.device, kind: 'data', count: body.readings.length, body, createdMs };
 }
 
-export interface DataPayloadReading {
+/** A published reading: the stored one with its sequence number, and the timestamp as ISO 8601. */
+export interface DataPayloadReading extends Omit<DataRecordReading, 'timestampMs'> {
   seq: number;
-  tag: string;
-  value: EngineeringValue | null;
-  unit: string;
-  quality: Quality;
-  reason?: QualityReason;
-  detail?: string;
   ts: string;
 }
 

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
-import type { DeviceSpec } from '../core/device.js';
+import type { DevicePollHealth, DeviceSpec } from '../core/device.js';
 import type { Driver, ReadPlan } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
 import type { RawSample } from '../core/reading.js';
@@ -15,21 +15,7 @@ export interface PollCycle {
   connected: boolean;
 }
 
-export interface PollLoopHealth {
-  connected: boolean;
-  cycles: number;
-  /** Cycles that started later than their slot because the previous one ran long. */
-  overruns: number;
-  lastCycleMs: number | null;
-  lastGoodCycleMs: number | null;
-  lastCycleDurationMs: number | null;
-  /** Connection attempts that failed in a row; 0 when connected. */
-  connectFailures: number;
-  /** Current reconnect delay, 0 when connected. */
-  backoffMs: number;
-  nextConnectMs: number | null;
-  lastError: string | null;
-}
+export type PollLoopHealth = DevicePollHealth;
 
 export interface PollLoopOptions {
   device: DeviceSpec;

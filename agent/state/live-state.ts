@@ -1,21 +1,10 @@
-import type { DeviceSpec } from '../core/device.js';
+import type { DevicePollHealth, DeviceSpec } from '../core/device.js';
 import type { DriverStats } from '../core/driver.js';
 import type { OutboxStats } from '../core/outbox.js';
 import type { PublisherState } from '../core/publisher.js';
 import type { Reading } from '../core/reading.js';
 
-export interface DeviceHealth {
-  connected: boolean;
-  cycles: number;
-  overruns: number;
-  lastCycleMs: number | null;
-  lastGoodCycleMs: number | null;
-  lastCycleDurationMs: number | null;
-  connectFailures: number;
-  backoffMs: number;
-  nextConnectMs: number | null;
-  lastError: string | null;
-}
+export type DeviceHealth = DevicePollHealth;
 
 export interface TagView extends Reading {
   description: string;
