@@ -223,7 +223,7 @@ export class Forwarder {
   }
 
   private async send(session: Session, lane: 'live' | 'backlog', batch: StoredRecord[]): Promise<void> {
-    const { outbox, publisher, topics } = this.options;
+    const { publisher, topics } = this.options;
     const messages: OutgoingMessage[] = [];
     const sendable: StoredRecord[] = [];
     const undeliverable: StoredRecord[] = [];

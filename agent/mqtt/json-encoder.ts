@@ -1,7 +1,6 @@
 import type { DataRecordBody, DataRecordReading, OutboxRecord, StoredRecord } from '../core/outbox.js';
 import type { OutgoingMessage } from '../core/publisher.js';
-import type { Quality, QualityReason } from '../core/quality.js';
-import type { EngineeringValue } from '../core/tag.js';
+import type { QualityReason } from '../core/quality.js';
 import type { Topics } from './topics.js';
 
 /** Payload format version carried as `v` in every JSON payload. */
