@@ -8,7 +8,7 @@ import { PACKAGE_ROOT } from '../config/package-root.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, formatIssue } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
-import { planRequests } from '../drivers/modbus/planner.js';
+import { requestsPerCycle } from './runtime.js';
 
 export const VERSION: string = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -93,9 +93,13 @@ const COMMAND_OPTIONS: Record<string, Options> = {
 
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
   const [command, ...rest] = argv;
-  if (command === undefined || command === 'help' || command === '--help' || command === '-h') {
+  if (command === undefined) {
+    err.write(USAGE);
+    return 1;
+  }
+  if (command === 'help' || command === '--help' || command === '-h') {
     out.write(USAGE);
-    return command === undefined ? 1 : 0;
+    return 0;
   }
   if (command === '--version' || command === '-v') {
     out.write(`${VERSION}\n`);
@@ -117,11 +121,36 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     out.write(COMMAND_HELP[command]);
     return 0;
   }
+  try {
+    return await runCommand(command, values, out, err);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      err.write(`allbit ${command}: ${e.message}\n\n${COMMAND_HELP[command]}`);
+      return 1;
+    }
+    throw e;
+  }
+}
+
+/** A wrong option value: reported with the command's usage. */
+class UsageError extends Error {}
+
+const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+
+async function runCommand(
+  command: string,
+  values: Record<string, string | boolean | string[] | undefined>,
+  out: NodeJS.WritableStream,
+  err: NodeJS.WritableStream,
+): Promise<number> {
   switch (command) {
     case 'validate':
       return validate(values.config as string | undefined, out, err);
-    case 'run':
-      return run(values.config as string | undefined, values['log-level'] as string | undefined, err);
+    case 'run': {
+      const level = values['log-level'] as string | undefined;
+      if (level !== undefined && !(LOG_LEVELS as readonly string[]).includes(level)) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got "${level}"`);
+      return run(values.config as string | undefined, level, err);
+    }
     case 'simulate':
       return (await import('./simulate-command.js')).simulateCommand(
         {
@@ -151,14 +180,14 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
 function intOption(raw: unknown, fallback: number, name: string): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--${name}: expected a port number 0–65535, got "${String(raw)}"`);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new UsageError(`--${name}: expected a port number 0–65535, got "${String(raw)}"`);
   return n;
 }
 
 function numberOption(raw: unknown, fallback: number, name: string): number {
   if (raw === undefined) return fallback;
   const n = Number(raw);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`--${name}: expected a positive number, got "${String(raw)}"`);
+  if (!Number.isFinite(n) || n <= 0) throw new UsageError(`--${name}: expected a positive number, got "${String(raw)}"`);
   return n;
 }
 
@@ -170,15 +199,7 @@ function validate(configPath: string | undefined, out: NodeJS.WritableStream, er
   try {
     const config = loadConfigFile(configPath);
     const tags = config.devices.reduce((n, d) => n + d.tags.length, 0);
-    const requests = config.devices.reduce(
-      (n, d) =>
-        n +
-        planRequests(
-          d.tags.map((t, index) => ({ index, source: t.source })),
-          { unitId: d.connection.unitId, maxGapRegisters: d.maxGapRegisters, maxGapBits: d.maxGapBits },
-        ).length,
-      0,
-    );
+    const requests = requestsPerCycle(config);
     out.write(`${config.file}: OK — gateway ${config.gateway.id}, ${config.devices.length} devices, ${tags} tags, ${requests} Modbus requests per poll cycle\n`);
     return 0;
   } catch (e) {

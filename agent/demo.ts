@@ -4,7 +4,7 @@
  * replaced by the next free ones, and the banner says where everything is.
  */
 import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../config/package-root.js';
 import { parse, stringify } from 'yaml';
 import { loadConfigText } from '../config/load.js';
@@ -59,7 +59,8 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
   }
   raw.mqtt.url = broker.url;
   raw.status.port = options.ephemeralPorts ? 0 : await firstFreePort(host, options.statusPort);
-  if (options.bufferPath) raw.buffer.path = options.bufferPath;
+  // The demo keeps its outbox under the directory it was started from (data/demo-outbox.db).
+  raw.buffer.path = resolve(options.bufferPath ?? raw.buffer.path);
   const config = loadConfigText(stringify(raw), DEMO_CONFIG);
 
   const logger = createLogger(options.logLevel ?? 'warn');

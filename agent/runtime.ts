@@ -9,14 +9,15 @@ import { modbusTcpDescriptor } from '../drivers/modbus/index.js';
 import { openSqliteOutbox } from './buffer/sqlite-outbox.js';
 import type { Clock } from './core/clock.js';
 import type { Driver, DriverDescriptor } from './core/driver.js';
-import type { Logger } from './core/logger.js';
+import { silentLogger, type Logger } from './core/logger.js';
 import type { Outbox } from './core/outbox.js';
 import { CycleIngest } from './ingest/cycle-ingest.js';
 import { Forwarder } from './mqtt/forwarder.js';
 import { encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
-import { MqttPublisher } from './mqtt/mqtt-publisher.js';
+import { MqttPublisher, redactUrl } from './mqtt/mqtt-publisher.js';
 import { createTopics, type Topics } from './mqtt/topics.js';
-import { PollLoop, type PollCycle } from './scheduler/poll-loop.js';
+import type { PollCycle } from './core/reading.js';
+import { PollLoop } from './scheduler/poll-loop.js';
 import { systemClock } from './scheduler/system-clock.js';
 import { Ticker } from './scheduler/ticker.js';
 import { LiveState } from './state/live-state.js';
@@ -32,6 +33,17 @@ function readPem(path: string, at: string): string {
 
 /** The driver registry: one explicit array, no import side effects. */
 export const DRIVERS: readonly DriverDescriptor[] = [modbusTcpDescriptor];
+
+/** Protocol requests one poll of every device takes, as the drivers plan them (nothing is opened). */
+export function requestsPerCycle(config: ResolvedConfig, drivers: readonly DriverDescriptor[] = DRIVERS): number {
+  let total = 0;
+  for (const device of config.devices) {
+    const descriptor = drivers.find((d) => d.kind === device.connection.protocol);
+    if (!descriptor) throw new Error(`device ${device.id}: no driver for protocol "${device.connection.protocol}"`);
+    total += descriptor.create(device, { clock: systemClock, logger: silentLogger }).plan(device.tags).requestCount;
+  }
+  return total;
+}
 
 export interface AgentOptions {
   config: ResolvedConfig;
@@ -149,8 +161,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     state.setBroker(publisher.state());
     const f = forwarder.stats();
     state.setForwarder({ published: f.acked, failures: f.failures, inFlight: f.inFlight, backlog: f.backlogRemaining });
+    state.setIngest(ingest.appendHealth());
   };
-  const stateTicker = new Ticker(clock, 1000, refreshGatewayState);
+  const stateTicker = new Ticker(clock, 1000, refreshGatewayState, (err) => logger.error({ err: (err as Error).message }, 'refreshing the live state failed'));
 
   let status: StatusServer | null = null;
   let statusAddress: { host: string; port: number } | null = null;
@@ -170,7 +183,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   stateTicker.start();
   refreshGatewayState();
   state.setReady(true);
-  logger.info({ devices: config.devices.length, broker: config.mqtt.url, status: statusAddress }, 'agent started');
+  logger.info({ devices: config.devices.length, broker: redactUrl(config.mqtt.url), buffer: config.buffer.path, status: statusAddress }, 'agent started');
 
   let stopping: Promise<void> | null = null;
   return {
@@ -182,6 +195,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         state.setReady(false);
         stateTicker.stop();
         await Promise.all([...loops.values()].map((l) => l.stop()));
+        // Retained device statuses would otherwise keep saying "online" after the gateway is gone.
+        if (publisher.state().state === 'connected') {
+          const offline = [...availability.keys()].map((device) =>
+            encodeDeviceStatusMessage(topics, { device, state: 'offline', tsMs: clock.now(), detail: 'gateway stopped' }),
+          );
+          await publisher.publish(offline).catch((err) => logger.warn({ err: (err as Error).message }, 'could not publish device offline statuses'));
+        }
         await forwarder.stop();
         await publisher.stop();
         outbox.close();

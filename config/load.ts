@@ -100,7 +100,8 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     file: path,
     gateway: config.gateway,
     mqtt: { ...config.mqtt, clientId: config.mqtt.clientId ?? `allbit-${config.gateway.id}`, password, tls },
-    buffer: config.buffer,
+    // Relative to the config file, like every other path in it: the outbox must not depend on the directory the agent was started from.
+    buffer: { ...config.buffer, path: resolvePath(config.buffer.path, configDir) },
     status: config.status,
     log: config.log,
     devices,
@@ -287,6 +288,14 @@ function resolveDevice(device: DeviceConfig, at: string, config: Config, profile
     const tag = resolveTag(fields, tagAt, d, issues);
     if (tag) tags.push(tag);
   }
+  const maxRegistersPerRequest = device.maxRegistersPerRequest ?? d.maxRegistersPerRequest;
+  for (const tag of tags) {
+    const width = tag.source.type === 'string' ? (tag.source.length ?? 1) : tag.source.type === 'bool' ? 1 : REGISTER_COUNT[tag.source.type];
+    if (tag.source.area !== 'coil' && tag.source.area !== 'discrete' && width > maxRegistersPerRequest) {
+      const at2 = merged.get(tag.name)?.at ?? at;
+      issues.push({ path: `${at2}.type`, message: `${tag.source.type} needs ${width} registers, more than this device reads at once (maxRegistersPerRequest ${maxRegistersPerRequest})` });
+    }
+  }
   const protocol = device.protocol ?? profile?.protocol ?? 'modbus-tcp';
   return {
     id: device.id,
@@ -297,6 +306,8 @@ function resolveDevice(device: DeviceConfig, at: string, config: Config, profile
     timeoutMs: device.timeoutMs ?? d.timeoutMs,
     maxGapRegisters: device.maxGapRegisters ?? d.maxGapRegisters,
     maxGapBits: device.maxGapBits ?? d.maxGapBits,
+    maxRegistersPerRequest,
+    maxBitsPerRequest: device.maxBitsPerRequest ?? d.maxBitsPerRequest,
     backoffInitialMs: d.backoffInitialMs,
     backoffMaxMs: d.backoffMaxMs,
     tags,

@@ -66,6 +66,8 @@ export const deviceSchema = z
     timeoutMs: durationMs.optional(),
     maxGapRegisters: z.number().int().min(0).max(124).optional(),
     maxGapBits: z.number().int().min(0).max(1999).optional(),
+    maxRegistersPerRequest: z.number().int().min(1).max(125).optional().describe('largest read the device accepts, in registers'),
+    maxBitsPerRequest: z.number().int().min(1).max(2000).optional().describe('largest read of coils/discrete inputs the device accepts'),
     tags: z.array(tagFieldsSchema).default([]).describe('overrides of profile tags (by name) and additional tags'),
     exclude: z.array(identifier).default([]).describe('profile tags not to poll'),
   })
@@ -82,11 +84,17 @@ export const configSchema = z
       .strict(),
     mqtt: z
       .object({
-        url: z.string().regex(/^(mqtts?|tcp|ssl|wss?):\/\//, 'expected a URL such as mqtt://host:1883 or mqtts://host:8883'),
+        url: z
+          .string()
+          .regex(/^(mqtts?|tcp|ssl|wss?):\/\//, 'expected a URL such as mqtt://host:1883 or mqtts://host:8883')
+          .refine((u) => !/^[a-z]+:\/\/[^/]*@/i.test(u), 'put credentials in mqtt.username and mqtt.password (a secret), not in the URL'),
         clientId: z.string().min(1).optional().describe('defaults to allbit-<gateway id>'),
         username: z.string().optional(),
         password: secretSchema.optional(),
-        topicPrefix: z.string().regex(/^[^#+]+$/, 'must not contain MQTT wildcards').default('allbit'),
+        topicPrefix: z
+          .string()
+          .regex(/^[^#+/\u0000]+(\/[^#+/\u0000]+)*$/, 'one or more topic levels separated by "/", no wildcards (+ #), no empty level')
+          .default('allbit'),
         keepaliveS: z.number().int().min(1).default(30),
         publishTimeoutMs: durationMs.default(10000),
         reconnectPeriodMs: durationMs.default(5000).describe('wait between connection attempts to the broker'),
@@ -104,7 +112,7 @@ export const configSchema = z
       .strict(),
     buffer: z
       .object({
-        path: z.string().min(1).default('data/allbit-outbox.db'),
+        path: z.string().min(1).default('data/allbit-outbox.db').describe('the SQLite outbox; relative to the config file'),
         maxBytes: z.number().int().min(65536).default(512 * 1024 * 1024).describe('drop-oldest above this many stored bytes'),
         drainRatePerSec: z.number().min(1).default(200).describe('historical (backlog) messages published per second after a reconnect'),
       })
@@ -124,6 +132,8 @@ export const configSchema = z
         timeoutMs: durationMs.default(1000),
         maxGapRegisters: z.number().int().min(0).max(124).default(16),
         maxGapBits: z.number().int().min(0).max(1999).default(64),
+        maxRegistersPerRequest: z.number().int().min(1).max(125).default(125),
+        maxBitsPerRequest: z.number().int().min(1).max(2000).default(2000),
         deadband: z.number().min(0).default(0),
         maxSilenceMs: z.number().int().min(0).default(60000),
         backoffInitialMs: durationMs.default(1000),

@@ -23,6 +23,9 @@ export interface DeviceSpec {
   /** Planner: largest run of unused registers (or bits) worth reading to save a request. */
   maxGapRegisters: number;
   maxGapBits: number;
+  /** Largest request the device accepts: at most 125 registers / 2000 bits (the protocol's limit). */
+  maxRegistersPerRequest: number;
+  maxBitsPerRequest: number;
   /** Reconnect backoff: first delay, doubling with jitter up to the maximum. */
   backoffInitialMs: number;
   backoffMaxMs: number;

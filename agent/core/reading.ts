@@ -23,3 +23,14 @@ export interface Reading extends QualityInfo {
   /** Source timestamp, ms since epoch. */
   timestampMs: number;
 }
+
+/** The outcome of one poll cycle of one device, handed from the scheduler to the pipeline. */
+export interface PollCycle {
+  deviceId: string;
+  /** Wall-clock start of the cycle (ms since epoch). */
+  cycleMs: number;
+  /** One sample per tag, in tag order. */
+  samples: RawSample[];
+  /** Whether the device was reached in this cycle. */
+  connected: boolean;
+}

@@ -6,7 +6,7 @@ import type { Reading } from '../core/reading.js';
 import type { Tag } from '../core/tag.js';
 import { asLastReported, shouldReport, type LastReported } from '../normalize/report-by-exception.js';
 import { toReading } from '../normalize/to-reading.js';
-import type { PollCycle } from '../scheduler/poll-loop.js';
+import type { PollCycle } from '../core/reading.js';
 import type { LiveState } from '../state/live-state.js';
 
 export interface CycleIngestOptions {
@@ -30,6 +30,8 @@ export class CycleIngest {
   private readonly tags = new Map<string, readonly Tag[]>();
   private readonly lastReported = new Map<string, Array<LastReported | undefined>>();
   private appendFailures = 0;
+  private lastAppendError: string | null = null;
+  private failing = false;
 
   constructor(private readonly options: CycleIngestOptions) {
     for (const d of options.devices) {
@@ -38,8 +40,9 @@ export class CycleIngest {
     }
   }
 
-  get failedAppends(): number {
-    return this.appendFailures;
+  /** Poll cycles that could not be buffered since start, and the last reason. */
+  appendHealth(): { failedAppends: number; lastError: string | null; failing: boolean } {
+    return { failedAppends: this.appendFailures, lastError: this.lastAppendError, failing: this.failing };
   }
 
   ingest(cycle: PollCycle): void {
@@ -47,13 +50,15 @@ export class CycleIngest {
     const last = this.lastReported.get(cycle.deviceId);
     if (!tags || !last) throw new Error(`ingest: unknown device "${cycle.deviceId}"`);
     const now = this.options.clock.now();
+    // Report-by-exception silence is measured on the monotonic clock: an NTP step backwards must not stop heartbeats.
+    const nowMono = this.options.clock.monotonicMs();
     const readings: Reading[] = [];
     const reportIndexes: number[] = [];
     for (const sample of cycle.samples) {
       const tag = tags[sample.tagIndex];
       const reading = toReading(cycle.deviceId, tag, sample);
       readings.push(reading);
-      if (shouldReport(last[sample.tagIndex], reading, tag, now)) reportIndexes.push(readings.length - 1);
+      if (shouldReport(last[sample.tagIndex], reading, tag, nowMono)) reportIndexes.push(readings.length - 1);
     }
 
     let committed = reportIndexes.length === 0;
@@ -78,10 +83,18 @@ export class CycleIngest {
       try {
         stored = this.options.outbox.append([{ stream: cycle.deviceId, kind: 'data', count: reportIndexes.length, body, createdMs: now }]);
         committed = true;
-        for (const i of reportIndexes) last[cycle.samples[i].tagIndex] = asLastReported(readings[i], now);
+        for (const i of reportIndexes) last[cycle.samples[i].tagIndex] = asLastReported(readings[i], nowMono);
+        if (this.failing) {
+          this.failing = false;
+          this.options.logger.info({ failedAppends: this.appendFailures }, 'buffering works again');
+        }
       } catch (err) {
         this.appendFailures++;
-        this.options.logger.error(
+        this.lastAppendError = (err as Error).message;
+        // The first failure of a run is an error; repeats (every device, every cycle) go to debug so a full disk does not flood the log.
+        const log = this.failing ? this.options.logger.debug : this.options.logger.error;
+        this.failing = true;
+        log.call(this.options.logger, 
           { err: (err as Error).message, cause: String((err as Error).cause ?? ''), device: cycle.deviceId, readings: reportIndexes.length },
           'could not buffer a poll cycle; earlier buffered data is kept, these readings will be offered again next cycle',
         );

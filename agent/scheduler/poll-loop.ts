@@ -2,18 +2,10 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { DevicePollHealth, DeviceSpec } from '../core/device.js';
 import type { Driver, ReadPlan } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
-import type { RawSample } from '../core/reading.js';
+import type { PollCycle, RawSample } from '../core/reading.js';
 import { backoffDelayMs } from './backoff.js';
 
-/** The outcome of one poll cycle of one device, handed to the pipeline. */
-export interface PollCycle {
-  deviceId: string;
-  /** Wall-clock start of the cycle (ms since epoch). */
-  cycleMs: number;
-  samples: RawSample[];
-  /** Whether the device was reached in this cycle. */
-  connected: boolean;
-}
+export type { PollCycle };
 
 export type PollLoopHealth = DevicePollHealth;
 

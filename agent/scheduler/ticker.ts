@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 
-/** A repeating task on the injected clock (setTimeout chain, so a slow run never piles up). */
+/** A repeating task on the injected clock (setTimeout chain, so a slow run never piles up). A task that throws is reported and the ticker goes on. */
 export class Ticker {
   private timer: TimerHandle | null = null;
   private running = false;
@@ -9,6 +9,7 @@ export class Ticker {
     private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly task: () => void,
+    private readonly onError: (err: unknown) => void,
   ) {}
 
   start(): void {
@@ -28,6 +29,8 @@ export class Ticker {
       if (!this.running) return;
       try {
         this.task();
+      } catch (err) {
+        this.onError(err);
       } finally {
         if (this.running) this.arm();
       }

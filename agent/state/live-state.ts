@@ -30,6 +30,14 @@ export interface ForwarderView {
   backlog: number;
 }
 
+export interface IngestView {
+  /** Poll cycles that could not be written to the outbox since start (disk full, read-only file). */
+  failedAppends: number;
+  lastError: string | null;
+  /** Whether the last attempt failed. */
+  failing: boolean;
+}
+
 export interface GatewayView {
   id: string;
   name: string;
@@ -42,6 +50,7 @@ export interface GatewayView {
   broker: PublisherState | null;
   buffer: OutboxStats | null;
   forwarder: ForwarderView | null;
+  ingest: IngestView | null;
   devices: DeviceView[];
 }
 
@@ -52,9 +61,11 @@ export interface GatewayView {
 export class LiveState {
   private readonly devices = new Map<string, DeviceView>();
   private readonly tagIndex = new Map<string, Map<string, number>>();
+  private readonly timeouts = new Map<string, number>();
   private broker: PublisherState | null = null;
   private buffer: OutboxStats | null = null;
   private forwarder: ForwarderView | null = null;
+  private ingest: IngestView | null = null;
   private readingsIn = 0;
   private readingsReported = 0;
   private ready = false;
@@ -99,6 +110,7 @@ export class LiveState {
       })),
     });
     this.tagIndex.set(device.id, new Map(device.tags.map((t, i) => [t.name, i])));
+    this.timeouts.set(device.id, device.timeoutMs);
   }
 
   recordReadings(deviceId: string, readings: readonly Reading[], reported: number): void {
@@ -133,6 +145,10 @@ export class LiveState {
     this.forwarder = view;
   }
 
+  setIngest(view: IngestView): void {
+    this.ingest = view;
+  }
+
   setReady(ready: boolean): void {
     this.ready = ready;
   }
@@ -141,18 +157,35 @@ export class LiveState {
     return this.ready;
   }
 
-  /** A deep copy, safe to serialise and hand out. */
+  /**
+   * A deep copy, safe to serialise and hand out. A value older than three poll intervals plus
+   * the device timeout (the poll loop is stuck or far behind) is shown as uncertain / stale,
+   * never as a normal value.
+   */
   snapshot(): GatewayView {
-    return structuredClone({
+    const nowMs = this.now();
+    const view: GatewayView = structuredClone({
       ...this.gateway,
-      nowMs: this.now(),
+      nowMs,
       ready: this.ready,
       readingsIn: this.readingsIn,
       readingsReported: this.readingsReported,
       broker: this.broker,
       buffer: this.buffer,
       forwarder: this.forwarder,
+      ingest: this.ingest,
       devices: [...this.devices.values()],
     });
+    for (const device of view.devices) {
+      const staleAfterMs = 3 * device.pollIntervalMs + 2 * (this.timeouts.get(device.id) ?? 0);
+      for (const tag of device.tags) {
+        if (tag.quality !== 'bad' && nowMs - tag.timestampMs > staleAfterMs) {
+          tag.quality = 'uncertain';
+          tag.reason = 'stale';
+          tag.detail = `no fresh value for ${Math.round((nowMs - tag.timestampMs) / 1000)} s`;
+        }
+      }
+    }
+    return view;
   }
 }

@@ -102,6 +102,7 @@ interface RequestFailure {
 }
 
 const ILLEGAL_DATA_ADDRESS = 2;
+const ILLEGAL_DATA_VALUE = 3;
 
 class ConnectionLostError extends Error {
   override name = 'ConnectionLostError';
@@ -243,7 +244,13 @@ export class ModbusTcpDriver implements Driver {
   plan(tags: readonly Tag[]): ModbusReadPlan {
     const requests = planRequests(
       tags.map((tag, index) => ({ index, source: tag.source })),
-      { unitId: this.connection.unitId, maxGapRegisters: this.device.maxGapRegisters, maxGapBits: this.device.maxGapBits },
+      {
+        unitId: this.connection.unitId,
+        maxGapRegisters: this.device.maxGapRegisters,
+        maxGapBits: this.device.maxGapBits,
+        maxRegistersPerRequest: this.device.maxRegistersPerRequest,
+        maxBitsPerRequest: this.device.maxBitsPerRequest,
+      },
     );
     return new ModbusReadPlan(this, requests, tags.length);
   }
@@ -274,10 +281,13 @@ export class ModbusTcpDriver implements Driver {
       return [request];
     }
     const failure = await this.readOne(request, samples);
-    if (failure?.exceptionCode !== ILLEGAL_DATA_ADDRESS) return [request];
+    // Exception 2 in a merged read: a hole the device does not map. Exception 3: many devices
+    // answer a request longer than they accept with "illegal data value". Either way, read the
+    // request in smaller pieces so only the tags that truly fail stay bad.
+    if (failure?.exceptionCode !== ILLEGAL_DATA_ADDRESS && failure?.exceptionCode !== ILLEGAL_DATA_VALUE) return [request];
     const parts = splitRequest(request);
     if (parts.length < 2) return [request];
-    this.logger.info({ request: describeRequest(request), parts: parts.length }, 'illegal data address in a merged read: splitting it');
+    this.logger.info({ request: describeRequest(request), parts: parts.length, exception: failure.exceptionCode }, 'merged read refused: splitting it');
     const replacement: ModbusReadRequest[] = [];
     for (const part of parts) replacement.push(...(await this.readAdaptive(part, samples)));
     return replacement;

@@ -50,6 +50,9 @@ export interface PlannerOptions {
   unitId: number;
   maxGapRegisters: number;
   maxGapBits: number;
+  /** Largest request the device accepts (many devices take fewer than the protocol's 125 registers / 2000 bits). */
+  maxRegistersPerRequest?: number;
+  maxBitsPerRequest?: number;
 }
 
 /** Where one tag's value lies inside a request's answer. */
@@ -94,7 +97,7 @@ function groupSpans(tags: readonly PlannerTag[], options: PlannerOptions): { are
   for (const tag of tags) {
     const { area, address } = tag.source;
     const unitId = tag.unitId ?? options.unitId;
-    const limit = isBitArea(area) ? MAX_BITS_PER_REQUEST : MAX_REGISTERS_PER_REQUEST;
+    const { limit } = limitsOf(area, options);
     const width = widthOf(tag.source);
     if (!(area in FUNCTION_CODE_OF_AREA)) throw new Error(`tag #${tag.index}: unknown Modbus area "${String(area)}"`);
     if (!Number.isInteger(address) || address < 0 || address + width > 65536) {
@@ -118,8 +121,8 @@ function groupSpans(tags: readonly PlannerTag[], options: PlannerOptions): { are
 
 function limitsOf(area: ModbusArea, options: PlannerOptions): { maxGap: number; limit: number } {
   return isBitArea(area)
-    ? { maxGap: options.maxGapBits, limit: MAX_BITS_PER_REQUEST }
-    : { maxGap: options.maxGapRegisters, limit: MAX_REGISTERS_PER_REQUEST };
+    ? { maxGap: options.maxGapBits, limit: Math.min(MAX_BITS_PER_REQUEST, options.maxBitsPerRequest ?? MAX_BITS_PER_REQUEST) }
+    : { maxGap: options.maxGapRegisters, limit: Math.min(MAX_REGISTERS_PER_REQUEST, options.maxRegistersPerRequest ?? MAX_REGISTERS_PER_REQUEST) };
 }
 
 /** Plans the minimal set of read requests for `tags` (see the optimality argument above). Pure. */

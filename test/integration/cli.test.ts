@@ -19,6 +19,15 @@ describe('allbit CLI', () => {
       expect(r.code, command).toBe(0);
       expect(r.stdout, command).toMatch(new RegExp(`^Usage: allbit ${command}`));
     }
+    const none = await runCli([]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/^allbit .* — edge gateway/);
+    const badLevel = await runCli(['run', '--config', 'config/examples/demo.yaml', '--log-level', 'verbose']);
+    expect(badLevel.code).toBe(1);
+    expect(badLevel.stderr).toMatch(/^allbit run: --log-level: expected one of debug, info, warn, error, got "verbose"\n\nUsage: allbit run/);
+    const badPort = await runCli(['demo', '--broker-port', 'abc']);
+    expect(badPort.code).toBe(1);
+    expect(badPort.stderr).toMatch(/^allbit demo: --broker-port: expected a port number 0–65535, got "abc"/);
     const unknown = await runCli(['frobnicate']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);

@@ -54,9 +54,9 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-async function startServer(port?: number): Promise<{ server: Server; port: number }> {
+async function startServer(port?: number, serverVector: object = vector): Promise<{ server: Server; port: number }> {
   const usePort = port ?? (await freePort());
-  const server = new ServerTCP(vector, { host: '127.0.0.1', port: usePort, unitID: 255 });
+  const server = new ServerTCP(serverVector, { host: '127.0.0.1', port: usePort, unitID: 255 });
   await new Promise<void>((resolve, reject) => {
     server.once('initialized', () => resolve());
     server.once('serverError', reject);
@@ -91,6 +91,8 @@ function device(port: number, tags: Tag[], overrides: Partial<DeviceSpec> = {}):
     timeoutMs: 1000,
     maxGapRegisters: 16,
     maxGapBits: 64,
+    maxRegistersPerRequest: 125,
+    maxBitsPerRequest: 2000,
     backoffInitialMs: 100,
     backoffMaxMs: 1000,
     tags,
@@ -240,6 +242,34 @@ describe('ModbusTcpDriver over real TCP', () => {
     const next = await driver.read(plan);
     expect(next.map((s) => s.quality)).toEqual(['good', 'bad', 'good', 'good']);
     expect(driver.stats()).toMatchObject({ requests: 9, errors: { exception: 3 } });
+  });
+
+  it('a device that refuses long reads with exception 3 is read in smaller pieces, and a configured limit avoids it', async () => {
+    // A device that accepts at most 2 registers per read, as some meters do.
+    const short = {
+      ...vector,
+      getMultipleHoldingRegisters: (addr: number, length: number) => {
+        if (length > 2) throw { modbusErrorCode: 3, msg: 'too long' };
+        return Array.from({ length }, (_, i) => lookup(HOLDING, addr + i));
+      },
+    };
+    const { server, port } = await startServer(undefined, short);
+    cleanups.push(() => stopServer(server));
+    const tags = [tag('f', { area: 'holding', address: 0, type: 'float32' }), tag('i', { area: 'holding', address: 2, type: 'int32', order: 'CDAB' })];
+    const driver = await openDriver(device(port, tags));
+    const plan = driver.plan(tags);
+    expect(plan.requestCount).toBe(1);
+    const samples = await driver.read(plan);
+    expect(samples.map((s) => s.quality)).toEqual(['good', 'good']);
+    expect(samples[0].value).toBeCloseTo(123.456, 3);
+    expect(samples[1].value).toBe(-2);
+    expect(plan.requestCount).toBe(2);
+
+    const limited = await openDriver(device(port, tags, { maxRegistersPerRequest: 2 }));
+    const limitedPlan = limited.plan(tags);
+    expect(limitedPlan.requestCount).toBe(2);
+    expect((await limited.read(limitedPlan)).map((s) => s.quality)).toEqual(['good', 'good']);
+    expect(limited.stats().errors.exception).toBe(0);
   });
 
   it('a device that never answers gives bad timeout within about timeoutMs, then the connection is dropped', async () => {

@@ -14,6 +14,8 @@ const device: DeviceSpec = {
   timeoutMs: 500,
   maxGapRegisters: 16,
   maxGapBits: 64,
+  maxRegistersPerRequest: 125,
+  maxBitsPerRequest: 2000,
   backoffInitialMs: 1000,
   backoffMaxMs: 8000,
   tags: [

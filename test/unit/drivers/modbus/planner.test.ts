@@ -170,6 +170,15 @@ describe('planRequests', () => {
     expect(planRequests([tag(0, 'holding', 0), tag(1, 'holding', 125)], { ...OPTIONS, maxGapRegisters: 124 })).toHaveLength(2);
   });
 
+  it('respects a device\'s smaller request limits', () => {
+    const tags = Array.from({ length: 10 }, (_, i) => tag(i, 'holding', i));
+    expect(planRequests(tags, { ...OPTIONS, maxRegistersPerRequest: 4 }).map((r) => r.count)).toEqual([4, 4, 2]);
+    expect(minimumRequestCount(tags, { ...OPTIONS, maxRegistersPerRequest: 4 })).toBe(3);
+    const bits = Array.from({ length: 10 }, (_, i) => tag(i, 'coil', i));
+    expect(planRequests(bits, { ...OPTIONS, maxBitsPerRequest: 8 }).map((r) => r.count)).toEqual([8, 2]);
+    expect(() => planRequests([tag(0, 'holding', 0, 'float64')], { ...OPTIONS, maxRegistersPerRequest: 2 })).toThrow(/exceed one request/);
+  });
+
   it('respects the 2000-bit limit', () => {
     const tags = [tag(0, 'coil', 0), tag(1, 'coil', 1999), tag(2, 'coil', 2000)];
     const requests = planRequests(tags, { ...OPTIONS, maxGapBits: 1999 });
