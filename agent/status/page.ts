@@ -58,12 +58,23 @@ function render(s) {
     const rows = d.tags.map((t) => '<tr><td title="' + esc(t.description) + '">' + esc(t.tag) + '</td><td class="value">' + fmt(t) + '</td><td class="' + esc(t.quality) + '">' + esc(t.quality) + '</td><td>' + ago(t.timestampMs, s.nowMs) + '</td></tr>').join('');
     return '<section class="device" data-device="' + esc(d.id) + '"><h2>' + esc(d.name) + ' <span class="' + (h.connected ? 'good' : 'bad') + '">' + (h.connected ? 'online' : 'offline') + '</span></h2>'
       + '<div class="meta">' + esc(d.protocol) + ' ' + esc(d.address) + (d.profile ? ' · profile ' + esc(d.profile) : '') + ' · last poll ' + ago(h.lastCycleMs, s.nowMs) + ' · last good ' + ago(h.lastGoodCycleMs, s.nowMs)
-      + ' · errors ' + esc(errors) + (h.backoffMs ? ' · retry in ' + Math.round(h.backoffMs / 1000) + ' s' : '') + (h.lastError ? ' · ' + esc(h.lastError) : '') + '</div>'
+      + ' · errors ' + esc(errors) + (h.nextConnectMs ? ' · retry in ' + Math.max(0, Math.round((h.nextConnectMs - s.nowMs) / 1000)) + ' s' : '') + (h.lastError ? ' · ' + esc(h.lastError) : '') + '</div>'
       + '<table><thead><tr><th>tag</th><th>value</th><th>quality</th><th>age</th></tr></thead><tbody>' + rows + '</tbody></table></section>';
   }).join('');
 }
+let lastOk = null;
+function unreachable() {
+  const banner = document.getElementById('banner');
+  banner.hidden = false;
+  banner.textContent = 'The gateway is not answering' + (lastOk ? ' — the values below are from ' + lastOk.toLocaleTimeString() + ' and may be out of date.' : '.');
+}
 async function tick() {
-  try { const r = await fetch('/api/status', { cache: 'no-store' }); if (r.ok) render(await r.json()); } catch {}
+  try {
+    const r = await fetch('/api/status', { cache: 'no-store' });
+    if (!r.ok) throw new Error(String(r.status));
+    render(await r.json());
+    lastOk = new Date();
+  } catch { unreachable(); }
   setTimeout(tick, 1000);
 }
 tick();

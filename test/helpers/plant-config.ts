@@ -14,6 +14,8 @@ export interface PlantConfigOptions {
   gatewayId?: string;
   backoffInitialMs?: number;
   drainRatePerSec?: number;
+  /** MQTT credentials; the password is referenced from this environment (as `{ env: ALLBIT_TEST_MQTT_PASSWORD }`). */
+  credentials?: { username: string; password: string };
 }
 
 /** A real YAML config for the simulator's four devices, written to a temp folder and loaded through the real loader. */
@@ -21,7 +23,12 @@ export function plantConfig(sim: PlantSimulator, options: PlantConfigOptions): {
   const dir = mkdtempSync(join(tmpdir(), 'allbit-plant-'));
   const doc = {
     gateway: { id: options.gatewayId ?? 'test-edge' },
-    mqtt: { url: options.brokerUrl, publishTimeoutMs: 3000, reconnectPeriodMs: 200 },
+    mqtt: {
+      url: options.brokerUrl,
+      publishTimeoutMs: 3000,
+      reconnectPeriodMs: 200,
+      ...(options.credentials ? { username: options.credentials.username, password: { env: 'ALLBIT_TEST_MQTT_PASSWORD' } } : {}),
+    },
     buffer: { path: options.bufferPath ?? join(dir, 'outbox.db'), drainRatePerSec: options.drainRatePerSec ?? 500 },
     status: { enabled: options.statusEnabled ?? true, host: '127.0.0.1', port: 0 },
     defaults: {
@@ -37,5 +44,6 @@ export function plantConfig(sim: PlantSimulator, options: PlantConfigOptions): {
   const text = stringify(doc);
   const file = join(dir, 'allbit.yaml');
   writeFileSync(file, text);
-  return { file, text, config: loadConfigText(text, file, { env: {} }), dir };
+  const env = options.credentials ? { ALLBIT_TEST_MQTT_PASSWORD: options.credentials.password } : {};
+  return { file, text, config: loadConfigText(text, file, { env }), dir };
 }
