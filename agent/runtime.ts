@@ -101,6 +101,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     tls,
     topics,
     version,
+    outboxId: outbox.outboxId,
     clock,
     logger: logger.child({ part: 'mqtt' }),
   });
@@ -160,7 +161,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     state.setBuffer(outbox.stats());
     state.setBroker(publisher.state());
     const f = forwarder.stats();
-    state.setForwarder({ published: f.acked, failures: f.failures, inFlight: f.inFlight, backlog: f.backlogRemaining });
+    state.setForwarder({ published: f.acked, failures: f.failures, inFlight: f.inFlight, backlog: f.backlogRemaining, lane: f.lane, lastError: f.lastError });
     state.setIngest(ingest.appendHealth());
   };
   const stateTicker = new Ticker(clock, 1000, refreshGatewayState, (err) => logger.error({ err: (err as Error).message }, 'refreshing the live state failed'));

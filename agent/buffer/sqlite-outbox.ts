@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, statfsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { Logger } from '../core/logger.js';
@@ -11,6 +12,25 @@ export interface SqliteOutboxOptions {
   maxBytes: number;
   logger: Logger;
 }
+
+/**
+ * How long a second opener waits for the lock before giving up. The outbox is single-writer (see
+ * `SqliteOutbox`), so the only contention is another process on the same file, and failing fast is
+ * the right answer to it.
+ */
+const LOCK_TIMEOUT_MS = 50;
+
+/**
+ * An SQLITE_IOERR counts as a full disk when the file system has less than this left beyond what
+ * the append needed (SQLite reports ENOSPC on write as SQLITE_FULL, but on fsync or truncate as an
+ * I/O error).
+ */
+const DISK_FULL_HEADROOM_BYTES = 1 << 20;
+
+/** On a full disk, drop at least this share of the waiting records (and at least one). */
+const DISK_FULL_MIN_DROP_FRACTION = 0.01;
+
+const SCHEMA_VERSION = 2;
 
 /**
  * Durability choice: WAL with `synchronous = FULL`. Every commit fsyncs the WAL, so what `append`
@@ -41,9 +61,9 @@ CREATE TABLE IF NOT EXISTS meta (
   acked_records INTEGER NOT NULL,
   acked_readings INTEGER NOT NULL,
   dropped_records INTEGER NOT NULL,
-  dropped_readings INTEGER NOT NULL
+  dropped_readings INTEGER NOT NULL,
+  outbox_id TEXT
 );
-INSERT OR IGNORE INTO meta VALUES (1, 1, 1, 0, 0, 0, 0, 0, 0);
 CREATE TABLE IF NOT EXISTS streams (
   stream TEXT PRIMARY KEY,
   last_seq INTEGER NOT NULL
@@ -51,6 +71,7 @@ CREATE TABLE IF NOT EXISTS streams (
 `;
 
 interface MetaRow {
+  outbox_id: string;
   next_seq: number;
   appended_records: number;
   appended_readings: number;
@@ -94,6 +115,19 @@ interface Waiting {
  *   `maxBytes`. Records of the append itself are never dropped (what append returned is there),
  *   so the cap can be exceeded by at most one append.
  * - Errors name the file and carry the SQLite cause; a failed append rolls back entirely.
+ * - Single writer: the sequence counter is held in memory between appends, so two processes on one
+ *   file would hand out the same numbers. The file is opened with `locking_mode = EXCLUSIVE`
+ *   (set before WAL is first used, so no shared-memory index exists either) and the write lock is
+ *   taken at open; a second opener fails at once with an error saying the file is in use. The
+ *   kernel releases the lock when the holder dies, also on kill -9, so crash recovery is
+ *   unaffected. The price: nothing else (not even the `sqlite3` shell) can read the file while the
+ *   agent runs.
+ * - Identity: a random `outboxId` is created with the file and kept in it. Sequence numbers are
+ *   unique only within one outbox file; consumers reset their sequence state when the id changes
+ *   (file deleted or replaced). A backup copy of the same file keeps the id but rewinds the
+ *   counter, so an outbox must not be restored from a backup (docs/mqtt.md).
+ * - A full disk drops the oldest records (counted like the size cap) and retries the append once,
+ *   so a full disk loses the oldest data rather than the newest.
  */
 export class SqliteOutbox implements Outbox {
   private readonly db: Database.Database;
@@ -117,6 +151,7 @@ export class SqliteOutbox implements Outbox {
   private readonly selectOldest: Database.Statement;
   private readonly appendTx: Database.Transaction<(records: readonly OutboxRecord[], encoded: readonly string[]) => AppendResult>;
   private readonly ackTx: Database.Transaction<(batch: readonly Pick<StoredRecord, 'id'>[]) => Waiting>;
+  private readonly dropForSpaceTx: Database.Transaction<(neededBytes: number) => DiskFullDrop | null>;
 
   constructor(options: SqliteOutboxOptions) {
     this.path = resolve(options.path);
@@ -132,14 +167,21 @@ export class SqliteOutbox implements Outbox {
 
     let db: Database.Database | undefined;
     try {
-      db = new Database(this.path);
+      db = new Database(this.path, { timeout: LOCK_TIMEOUT_MS });
+      // Before the first access: the lock is then held for the life of the connection, and WAL
+      // keeps its index in heap memory instead of a shared -shm file.
+      db.pragma('locking_mode = EXCLUSIVE');
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
-      db.pragma('busy_timeout = 5000');
       db.exec(SCHEMA);
+      // A write transaction: takes (and, in exclusive mode, keeps) the write lock now, not at the first append.
+      migrateMeta(db);
       this.db = db;
     } catch (cause) {
       db?.close();
+      if (isLocked(cause)) {
+        throw new Error(`outbox ${this.path} is in use by another process (is another allbit agent running with this buffer.path?)`, { cause });
+      }
       throw new Error(`outbox ${this.path}: cannot open as a SQLite outbox: ${messageOf(cause)}`, { cause });
     }
 
@@ -166,7 +208,7 @@ export class SqliteOutbox implements Outbox {
 
     this.meta = db
       .prepare(
-        'SELECT next_seq, appended_records, appended_readings, acked_records, acked_readings, dropped_records, dropped_readings FROM meta WHERE id = 1',
+        'SELECT outbox_id, next_seq, appended_records, appended_readings, acked_records, acked_readings, dropped_records, dropped_readings FROM meta WHERE id = 1',
       )
       .get() as MetaRow;
     for (const row of db.prepare('SELECT stream, last_seq FROM streams').all() as { stream: string; last_seq: number }[]) {
@@ -179,7 +221,13 @@ export class SqliteOutbox implements Outbox {
 
     this.appendTx = db.transaction((records: readonly OutboxRecord[], encoded: readonly string[]) => this.appendInTransaction(records, encoded));
     this.ackTx = db.transaction((batch: readonly Pick<StoredRecord, 'id'>[]) => this.ackInTransaction(batch));
-    this.logger.info({ path: this.path, waitingRecords: totals.records, nextSeq: this.meta.next_seq }, 'outbox opened');
+    this.dropForSpaceTx = db.transaction((neededBytes: number) => this.dropForSpaceInTransaction(neededBytes));
+    this.logger.info({ path: this.path, outboxId: this.meta.outbox_id, waitingRecords: totals.records, nextSeq: this.meta.next_seq }, 'outbox opened');
+  }
+
+  /** The random id of this outbox file (16 hex characters), created with the file. */
+  get outboxId(): string {
+    return this.meta.outbox_id;
   }
 
   append(records: readonly OutboxRecord[]): StoredRecord[] {
@@ -197,7 +245,19 @@ export class SqliteOutbox implements Outbox {
     try {
       result = this.appendTx.immediate(records, encoded);
     } catch (cause) {
-      throw new Error(`outbox ${this.path}: append of ${records.length} record(s) failed, nothing was stored: ${messageOf(cause)}`, { cause });
+      const neededBytes = encoded.reduce((sum, body) => sum + Buffer.byteLength(body), 0);
+      if (!isDiskFull(cause, this.path, neededBytes)) {
+        throw new Error(`outbox ${this.path}: append of ${records.length} record(s) failed, nothing was stored: ${messageOf(cause)}`, { cause });
+      }
+      const freed = this.dropForSpace(neededBytes, records.length, cause);
+      try {
+        result = this.appendTx.immediate(records, encoded);
+      } catch (retryCause) {
+        throw new Error(
+          `outbox ${this.path}: append of ${records.length} record(s) failed, nothing was stored (disk full; ${freed} oldest record(s) dropped to make room did not suffice): ${messageOf(retryCause)}`,
+          { cause: retryCause },
+        );
+      }
     }
     // Commit succeeded: publish the new state to memory.
     this.meta = result.meta;
@@ -269,6 +329,7 @@ export class SqliteOutbox implements Outbox {
       droppedRecords: this.meta.dropped_records,
       droppedReadings: this.meta.dropped_readings,
       nextSeq: this.meta.next_seq,
+      outboxId: this.meta.outbox_id,
     };
   }
 
@@ -337,6 +398,68 @@ export class SqliteOutbox implements Outbox {
     return summary;
   }
 
+  /**
+   * After an append failed on a full disk: drops the oldest records, in their own transaction, so
+   * that the retry can reuse their pages. Drops enough bodies to cover the append (plus a page of
+   * row overhead per record) and at least 1 % of the waiting records. Returns how many were dropped.
+   * Throws the append's error when dropping cannot help (the whole outbox is smaller than the
+   * append: the disk is full of something else) or when the drop itself fails.
+   */
+  private dropForSpace(neededBytes: number, appendRecords: number, appendCause: unknown): number {
+    const pageSize = this.db.pragma('page_size', { simple: true }) as number;
+    const fail = (why: string, cause: unknown): Error =>
+      new Error(`outbox ${this.path}: append of ${appendRecords} record(s) failed, nothing was stored (disk full; ${why}): ${messageOf(cause)}`, { cause });
+    if (this.waiting.bytes < neededBytes) throw fail(`the ${this.waiting.records} waiting record(s) are too small to make room, none dropped`, appendCause);
+    let dropped: DiskFullDrop | null;
+    try {
+      dropped = this.dropForSpaceTx.immediate(neededBytes + pageSize * (appendRecords + 1));
+    } catch (dropCause) {
+      throw fail(`dropping the oldest records failed as well`, dropCause);
+    }
+    if (!dropped) throw fail('nothing to drop', appendCause);
+    this.meta = dropped.meta;
+    this.waiting.records = dropped.waiting.records;
+    this.waiting.readings = dropped.waiting.readings;
+    this.waiting.bytes = dropped.waiting.bytes;
+    this.oldestDirty = true;
+    const { summary } = dropped;
+    this.logger.warn(
+      { path: this.path, reason: 'disk-full', droppedRecords: summary.records, droppedReadings: summary.readings, firstSeq: summary.firstSeq, lastSeq: summary.lastSeq, err: messageOf(appendCause) },
+      `outbox disk full: dropped the ${summary.records} oldest record(s), seq ${summary.firstSeq}..${summary.lastSeq}, to make room for new data`,
+    );
+    return summary.records;
+  }
+
+  private dropForSpaceInTransaction(targetBytes: number): DiskFullDrop | null {
+    const waiting = { ...this.waiting };
+    const minRecords = Math.max(1, Math.ceil(waiting.records * DISK_FULL_MIN_DROP_FRACTION));
+    let freedBytes = 0;
+    let lastDroppedId = 0;
+    let summary: DropSummary | null = null;
+    scan: for (;;) {
+      const candidates = this.selectDropCandidates.all(lastDroppedId, Number.MAX_SAFE_INTEGER) as DropCandidate[];
+      if (candidates.length === 0) break;
+      for (const row of candidates) {
+        if (summary && freedBytes >= targetBytes && summary.records >= minRecords) break scan;
+        const readings = row.last_seq - row.first_seq + 1;
+        summary ??= { records: 0, readings: 0, firstSeq: row.first_seq, lastSeq: row.last_seq };
+        summary.records += 1;
+        summary.readings += readings;
+        summary.lastSeq = row.last_seq;
+        freedBytes += row.bytes;
+        waiting.records -= 1;
+        waiting.readings -= readings;
+        waiting.bytes -= row.bytes;
+        lastDroppedId = row.id;
+      }
+    }
+    if (!summary) return null;
+    this.deleteUpTo.run(lastDroppedId);
+    const meta = { ...this.meta, dropped_records: this.meta.dropped_records + summary.records, dropped_readings: this.meta.dropped_readings + summary.readings };
+    this.updateMeta.run(meta);
+    return { summary, meta, waiting };
+  }
+
   private ackInTransaction(batch: readonly Pick<StoredRecord, 'id'>[]): Waiting {
     const removed: Waiting = { records: 0, readings: 0, bytes: 0 };
     for (const { id } of batch) {
@@ -368,6 +491,12 @@ interface DropSummary {
   lastSeq: number;
 }
 
+interface DiskFullDrop {
+  summary: DropSummary;
+  meta: MetaRow;
+  waiting: Waiting;
+}
+
 interface AppendResult {
   stored: StoredRecord[];
   meta: MetaRow;
@@ -384,7 +513,59 @@ function messageOf(cause: unknown): string {
   return String(cause);
 }
 
-/** Opens (creating if needed) the outbox file. Throws an error naming the path if it is not a usable SQLite outbox. */
+/**
+ * Creates the meta row with a fresh outbox id for a new file, and gives a file from schema 1 (no
+ * id yet) its id. Runs as a write transaction, which also takes the exclusive lock at open.
+ */
+function migrateMeta(db: Database.Database): void {
+  const columns = (db.prepare('PRAGMA table_info(meta)').all() as { name: string }[]).map((c) => c.name);
+  db.transaction(() => {
+    if (!columns.includes('outbox_id')) db.exec('ALTER TABLE meta ADD COLUMN outbox_id TEXT');
+    const id = newOutboxId();
+    db.prepare(`INSERT OR IGNORE INTO meta VALUES (1, ${SCHEMA_VERSION}, 1, 0, 0, 0, 0, 0, 0, ?)`).run(id);
+    db.prepare(`UPDATE meta SET outbox_id = ?, schema_version = ${SCHEMA_VERSION} WHERE id = 1 AND outbox_id IS NULL`).run(id);
+  }).immediate();
+}
+
+/** 16 hex characters (64 random bits). */
+function newOutboxId(): string {
+  return randomUUID().replace(/-/g, '').slice(0, 16);
+}
+
+function sqliteCode(cause: unknown): string {
+  const code = (cause as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : '';
+}
+
+function isLocked(cause: unknown): boolean {
+  return sqliteCode(cause).startsWith('SQLITE_BUSY') || /database is locked/i.test(messageOf(cause));
+}
+
+/**
+ * Whether a failed write means the disk is full: SQLITE_FULL (ENOSPC on write, or the page limit),
+ * or an SQLITE_IOERR while the file system has less than `neededBytes` plus some headroom left.
+ * `freeBytes` is injectable for tests.
+ */
+export function isDiskFull(cause: unknown, path: string, neededBytes: number, freeBytes: (dir: string) => number = freeBytesIn): boolean {
+  const code = sqliteCode(cause);
+  if (code === 'SQLITE_FULL') return true;
+  if (!code.startsWith('SQLITE_IOERR')) return false;
+  try {
+    return freeBytes(dirname(path)) < neededBytes + DISK_FULL_HEADROOM_BYTES;
+  } catch {
+    return false;
+  }
+}
+
+function freeBytesIn(dir: string): number {
+  const stats = statfsSync(dir);
+  return stats.bavail * stats.bsize;
+}
+
+/**
+ * Opens (creating if needed) the outbox file and locks it for this process. Throws an error naming
+ * the path if it is not a usable SQLite outbox, or if another process holds it.
+ */
 export function openSqliteOutbox(options: SqliteOutboxOptions): SqliteOutbox {
   return new SqliteOutbox(options);
 }

@@ -40,6 +40,12 @@ export interface OutboxStats {
   droppedReadings: number;
   /** Next gateway-wide sequence number to be assigned. */
   nextSeq: number;
+  /**
+   * Random id of this outbox (created with it, kept across restarts). Sequence numbers are unique
+   * only within one outbox: a new id (file deleted, restored from a backup) tells consumers to
+   * reset their sequence state.
+   */
+  outboxId: string;
 }
 
 export interface OutboxRange {
@@ -57,7 +63,9 @@ export interface OutboxRange {
  * - Sequence numbers are gateway-wide, strictly increasing, never reused — also across restarts.
  * - `next` returns the oldest waiting records first and does not remove them; nothing leaves
  *   the outbox before `ack`. Delivery is therefore at least once.
- * - When the stored bytes exceed `maxBytes`, the oldest records are dropped, counted and logged.
+ * - When the stored bytes exceed `maxBytes`, the oldest records are dropped, counted and logged;
+ *   so are the oldest when the disk is full, to make room for the newest.
+ * - Single writer: one outbox is used by one process at a time; opening it again fails.
  */
 export interface Outbox {
   append(records: readonly OutboxRecord[]): StoredRecord[];

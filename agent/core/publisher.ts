@@ -22,7 +22,8 @@ export interface OutgoingMessage {
  * Guarantees:
  * - `publish` resolves only when the broker has acknowledged every message (PUBACK for QoS 1);
  *   it rejects when the link drops or the acknowledgement does not come within the timeout,
- *   never hangs.
+ *   never hangs. Messages of a rejected publish are given up entirely: the transport does not
+ *   resend them by itself (the caller, which still holds them in the outbox, does).
  * - The publisher reconnects by itself; `onConnect` listeners run after every (re)connection,
  *   so retained state can be republished.
  */

@@ -1,6 +1,6 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { Outbox, StoredRecord } from '../core/outbox.js';
+import type { Outbox, OutboxRange, StoredRecord } from '../core/outbox.js';
 import type { OutgoingMessage, Publisher, PublisherState } from '../core/publisher.js';
 import { encodeDataMessage } from './json-encoder.js';
 import type { Topics } from './topics.js';
@@ -15,7 +15,7 @@ export interface ForwarderOptions {
   batchSize: number;
   /** Backlog (historical) messages per second after a (re)connection. */
   drainRatePerSec: number;
-  /** Pause before retrying after a publish failed while the link still reports connected. Default 1 000. */
+  /** Pause before retrying after a step failed (publish, or reading or acknowledging the outbox) while the link still reports connected. Default 1 000. */
   retryDelayMs?: number;
   /** How long `stop()` waits for the batch in flight. Default 5 000. */
   stopTimeoutMs?: number;
@@ -28,7 +28,7 @@ export interface ForwarderStats {
   published: number;
   /** Records the broker acknowledged and the outbox deleted. */
   acked: number;
-  /** Publish (or ack) attempts that failed. */
+  /** Forwarding steps that failed and were retried: publish, outbox read (next, stats) or ack. */
   failures: number;
   /** Records that could not be encoded (malformed body): logged, counted and removed so they cannot block the queue. */
   undeliverable: number;
@@ -37,10 +37,37 @@ export interface ForwarderStats {
   /** Backlog records still to drain in the current connection (an upper bound). */
   backlogRemaining: number;
   lane: ForwarderLane;
+  /** The latest failure as `step: message`; null before any, and again once a batch was delivered after it. */
+  lastError: string | null;
+}
+
+/** The steps a failure is attributed to, in logs and `lastError`. */
+type ForwardingStep = 'outbox stats' | 'outbox next' | 'publish' | 'outbox ack' | 'forward';
+
+/** A failed step with what the log needs to say about it. */
+class StepFailure extends Error {
+  constructor(
+    readonly step: ForwardingStep,
+    readonly context: Record<string, unknown>,
+    cause: unknown,
+  ) {
+    super(`${step}: ${messageOf(cause)}`, { cause });
+  }
+}
+
+/** Runs `fn`, attributing anything it throws to `step`. */
+function during<T>(step: ForwardingStep, context: Record<string, unknown>, fn: () => T): T {
+  try {
+    return fn();
+  } catch (cause) {
+    throw new StepFailure(step, context, cause);
+  }
 }
 
 /** What one connection's lanes know; replaced on every (re)connection. */
 interface Session {
+  /** The outbox's id, published with every record (sequence numbers are unique only within it). */
+  outboxId: string;
   /** Records with firstSeq below this were waiting when the connection came up: the backlog. */
   boundarySeq: number;
   /** Id of the first live record, once known (from `wake` or found by the backlog scan). */
@@ -64,6 +91,10 @@ type Step = { lane: 'live' | 'backlog'; batch: StoredRecord[] } | { lane: 'idle'
  *   lane records go in outbox order, hence ascending per stream.
  * - No timers while idle: the ingest side calls `wake(appended)` after each append; the only
  *   timers are the drain pacing and the retry pause, both on the injected clock.
+ * - A failing step (reading the outbox, publishing, acknowledging) is logged with its context,
+ *   counted in `failures`, kept as `lastError`, and retried after `retryDelayMs` (at once after a
+ *   reconnection). Nothing but `stop()` ends the forwarder: a disk that fails for a minute must not
+ *   leave the gateway buffering forever after it recovered.
  */
 export class Forwarder {
   private readonly options: Required<ForwarderOptions>;
@@ -77,6 +108,11 @@ export class Forwarder {
   private waiter: { resolve: () => void; timer: TimerHandle | null } | null = null;
   private counters = { published: 0, acked: 0, failures: 0, undeliverable: 0, inFlight: 0 };
   private lane: ForwarderLane = 'disconnected';
+  private lastError: string | null = null;
+  /** Whether the publisher reports connected; the session may lag behind it when opening failed. */
+  private connected = false;
+  /** Changes on every connection and disconnection: a retry pause ends when it does. */
+  private connection = 0;
 
   constructor(options: ForwarderOptions) {
     if (!(options.batchSize >= 1)) throw new Error(`forwarder: batchSize must be ≥ 1, got ${options.batchSize}`);
@@ -93,6 +129,7 @@ export class Forwarder {
     this.running = true;
     this.options.publisher.onStateChange((state) => this.onPublisherState(state));
     this.onPublisherState(this.options.publisher.state());
+    // `run` handles its own failures; this is only the last line of defence.
     this.loop = this.run().catch((error: unknown) => {
       this.logger.error({ err: messageOf(error) }, 'forwarder stopped on an unexpected error');
       this.lane = 'stopped';
@@ -141,49 +178,95 @@ export class Forwarder {
       ...this.counters,
       backlogRemaining: session && !session.backlogDone ? Math.min(session.backlogRemaining, waiting) : 0,
       lane: this.lane,
+      lastError: this.lastError,
     };
   }
 
   private onPublisherState(state: PublisherState): void {
     if (!this.running) return;
     if (state.state === 'connected') {
-      if (this.session) return;
-      const stats = this.options.outbox.stats();
-      this.session = {
-        boundarySeq: stats.nextSeq,
-        liveStartId: null,
-        backlogDone: stats.records === 0,
-        backlogRemaining: stats.records,
-        nextBacklogAtMs: this.options.clock.monotonicMs(),
-      };
-      if (stats.records > 0) this.logger.info({ backlogRecords: stats.records, drainRatePerSec: this.options.drainRatePerSec }, 'connected: draining the backlog');
+      if (this.connected) return;
+      this.connected = true;
+      this.connection += 1;
+      // Mark the lane boundary now, so records appended from here on are live. Should the outbox
+      // fail to answer, the loop tries again at once, and reports and retries if it still fails.
+      try {
+        this.session = this.openSession();
+      } catch {
+        this.session = null;
+      }
     } else {
+      if (!this.connected) return;
+      this.connected = false;
+      this.connection += 1;
       this.session = null;
     }
     this.signal();
   }
 
+  /** The lanes of a new connection: what is waiting now is the backlog. */
+  private openSession(): Session {
+    const stats = during('outbox stats', {}, () => this.options.outbox.stats());
+    const session: Session = {
+      outboxId: stats.outboxId,
+      boundarySeq: stats.nextSeq,
+      liveStartId: null,
+      backlogDone: stats.records === 0,
+      backlogRemaining: stats.records,
+      nextBacklogAtMs: this.options.clock.monotonicMs(),
+    };
+    if (stats.records > 0) this.logger.info({ backlogRecords: stats.records, drainRatePerSec: this.options.drainRatePerSec }, 'connected: draining the backlog');
+    return session;
+  }
+
   private async run(): Promise<void> {
     while (this.running) {
-      const session = this.session;
-      if (!session) {
-        this.lane = 'disconnected';
-        await this.waitForSignal(null);
-        continue;
+      const connection = this.connection;
+      try {
+        await this.step();
+      } catch (error) {
+        this.recordFailure(error);
+        await this.pauseAfterFailure(connection);
       }
-      const step = this.nextStep(session);
-      if (step.lane === 'idle') {
-        this.lane = 'idle';
-        await this.waitForSignal(step.untilMs);
-        continue;
-      }
-      this.lane = step.lane;
-      await this.send(session, step.lane, step.batch);
+    }
+  }
+
+  /** One turn of the loop: wait while disconnected or idle, otherwise send one batch. Throws a `StepFailure`. */
+  private async step(): Promise<void> {
+    if (!this.connected) {
+      this.lane = 'disconnected';
+      await this.waitForSignal(null);
+      return;
+    }
+    const session = (this.session ??= this.openSession());
+    const step = this.nextStep(session);
+    if (step.lane === 'idle') {
+      this.lane = 'idle';
+      await this.waitForSignal(step.untilMs);
+      return;
+    }
+    this.lane = step.lane;
+    await this.send(session, step.lane, step.batch);
+  }
+
+  private recordFailure(error: unknown): void {
+    const failure = error instanceof StepFailure ? error : new StepFailure('forward', {}, error);
+    this.counters.failures += 1;
+    this.counters.inFlight = 0;
+    this.lastError = failure.message;
+    const fields = { step: failure.step, err: messageOf(failure.cause), retryDelayMs: this.options.retryDelayMs, ...failure.context };
+    try {
+      if (failure.step === 'publish') this.logger.warn(fields, 'publish failed; will resend from the oldest unacknowledged');
+      else if (failure.step === 'outbox ack') this.logger.error(fields, 'outbox ack failed; the records will be published again');
+      else this.logger.error(fields, `${failure.step} failed; retrying`);
+    } catch {
+      // A failing logger must not stop the forwarder either.
     }
   }
 
   private nextStep(session: Session): Step {
-    const { outbox, batchSize } = this.options;
+    const { batchSize } = this.options;
+    const next = (max: number, range: OutboxRange, lane: 'live' | 'backlog') => during('outbox next', { lane, ...range }, () => this.options.outbox.next(max, range));
     const now = this.options.clock.monotonicMs();
     if (!session.backlogDone && now >= session.nextBacklogAtMs) {
       const batch = this.takeBacklog(session);
@@ -193,11 +276,11 @@ export class Forwarder {
       }
     }
     if (session.liveStartId !== null) {
-      const batch = outbox.next(batchSize, { afterId: session.liveStartId - 1 });
+      const batch = next(batchSize, { afterId: session.liveStartId - 1 }, 'live');
       if (batch.length > 0) return { lane: 'live', batch };
     } else if (session.backlogDone) {
       // No `wake(appended)` told us where live starts: anything waiting now is live.
-      const [first] = outbox.next(1);
+      const [first] = next(1, {}, 'live');
       if (first) {
         session.liveStartId = first.id;
         return this.nextStep(session);
@@ -208,7 +291,8 @@ export class Forwarder {
 
   /** The oldest backlog records (firstSeq < boundary), at most one pacing slice. */
   private takeBacklog(session: Session): StoredRecord[] {
-    const batch = this.options.outbox.next(this.backlogBatch, session.liveStartId === null ? {} : { beforeId: session.liveStartId });
+    const range: OutboxRange = session.liveStartId === null ? {} : { beforeId: session.liveStartId };
+    const batch = during('outbox next', { lane: 'backlog', ...range }, () => this.options.outbox.next(this.backlogBatch, range));
     const liveIndex = batch.findIndex((r) => r.firstSeq >= session.boundarySeq);
     if (liveIndex >= 0) {
       session.liveStartId ??= batch[liveIndex].id;
@@ -222,6 +306,7 @@ export class Forwarder {
     return batch;
   }
 
+  /** Publishes one batch and acks it; throws a `StepFailure` (the records stay waiting). */
   private async send(session: Session, lane: 'live' | 'backlog', batch: StoredRecord[]): Promise<void> {
     const { publisher, topics } = this.options;
     const messages: OutgoingMessage[] = [];
@@ -229,49 +314,44 @@ export class Forwarder {
     const undeliverable: StoredRecord[] = [];
     for (const record of batch) {
       try {
-        messages.push(encodeDataMessage(record, topics, lane === 'backlog'));
+        messages.push(encodeDataMessage(record, topics, session.outboxId, lane === 'backlog'));
         sendable.push(record);
       } catch (error) {
+        // Malformed records fail the same way on every attempt: retrying would block the queue for good.
         this.logger.error({ err: messageOf(error), id: record.id, firstSeq: record.firstSeq, lastSeq: record.lastSeq }, 'record cannot be encoded; removing it from the outbox (consumers will see a gap)');
         undeliverable.push(record);
       }
     }
     if (undeliverable.length > 0) {
-      if (!this.tryAck(undeliverable)) return this.pauseAfterFailure(session);
+      this.ack(undeliverable, lane);
       this.counters.undeliverable += undeliverable.length;
     }
     if (messages.length === 0) return;
 
+    const context = { lane, records: messages.length, firstSeq: sendable[0].firstSeq, lastSeq: sendable[sendable.length - 1].lastSeq };
     this.counters.published += messages.length;
     this.counters.inFlight = messages.length;
     try {
       await publisher.publish(messages);
     } catch (error) {
+      throw new StepFailure('publish', context, error);
+    } finally {
       this.counters.inFlight = 0;
-      this.counters.failures += 1;
-      this.logger.warn({ err: messageOf(error), lane, records: messages.length, firstSeq: sendable[0].firstSeq }, 'publish failed; will resend from the oldest unacknowledged');
-      return this.pauseAfterFailure(session);
     }
-    this.counters.inFlight = 0;
-    if (!this.tryAck(sendable)) return this.pauseAfterFailure(session);
+    this.ack(sendable, lane);
     this.counters.acked += sendable.length;
+    this.lastError = null;
     if (lane === 'backlog') session.backlogRemaining = Math.max(0, session.backlogRemaining - batch.length);
   }
 
-  private tryAck(records: StoredRecord[]): boolean {
-    try {
-      this.options.outbox.ack(records);
-      return true;
-    } catch (error) {
-      this.counters.failures += 1;
-      this.logger.error({ err: messageOf(error), records: records.length }, 'outbox ack failed; the records will be published again');
-      return false;
-    }
+  private ack(records: StoredRecord[], lane: 'live' | 'backlog'): void {
+    const context = { lane, records: records.length, firstSeq: records[0].firstSeq, lastSeq: records[records.length - 1].lastSeq };
+    during('outbox ack', context, () => this.options.outbox.ack(records));
   }
 
-  /** After a failure: if the connection is still the same, pause before retrying; a reconnection restarts at once. */
-  private async pauseAfterFailure(session: Session): Promise<void> {
-    if (this.session !== session || !this.running) return;
+  /** After a failure: if the connection is still the same, pause before retrying; a (re)connection or disconnection ends the pause at once. */
+  private async pauseAfterFailure(connection: number): Promise<void> {
+    if (this.connection !== connection || !this.running) return;
     await this.waitForSignal(this.options.clock.monotonicMs() + this.options.retryDelayMs, true);
   }
 
@@ -297,7 +377,7 @@ export class Forwarder {
     this.pendingWake = false;
     const { clock } = this.options;
     return new Promise<void>((resolve) => {
-      const session = this.session;
+      const connection = this.connection;
       const finish = () => {
         if (this.waiter === waiter) this.waiter = null;
         if (waiter.timer) clock.clearTimeout(waiter.timer);
@@ -307,7 +387,7 @@ export class Forwarder {
         resolve: onlyConnectionChanges
           ? () => {
               // Keep waiting through plain wakes; end on stop or a new connection.
-              if (!this.running || this.session !== session) finish();
+              if (!this.running || this.connection !== connection) finish();
               else this.waiter = waiter;
             }
           : finish,

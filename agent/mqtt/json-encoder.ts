@@ -24,6 +24,8 @@ export interface DataPayloadReading extends Omit<DataRecordReading, 'timestampMs
 export interface DataPayload {
   v: typeof PAYLOAD_VERSION;
   gateway: string;
+  /** The id of the outbox the sequence numbers come from; consumers reset their sequence state when it changes. */
+  outbox: string;
   device: string;
   firstSeq: number;
   lastSeq: number;
@@ -40,6 +42,8 @@ export interface GatewayStatusPayload {
   /** When the state was published; absent in the last will (the broker sends it later). */
   ts?: string;
   version?: string;
+  /** In the online status: the id of the gateway's outbox (as in every data payload). */
+  outbox?: string;
   /** For offline: 'stopped' (clean shutdown) or 'connection-lost' (last will). */
   reason?: 'stopped' | 'connection-lost';
 }
@@ -81,12 +85,14 @@ export function asDataRecordBody(record: StoredRecord): DataRecordBody {
   return body as DataRecordBody;
 }
 
-export function encodeDataPayload(record: StoredRecord, gatewayId: string, historical: boolean): DataPayload {
+/** `outboxId` is the outbox's `stats().outboxId`: sequence numbers are unique only within it. */
+export function encodeDataPayload(record: StoredRecord, gatewayId: string, outboxId: string, historical: boolean): DataPayload {
   const body = asDataRecordBody(record);
   const where = describeRecord(record);
   return {
     v: PAYLOAD_VERSION,
     gateway: gatewayId,
+    outbox: outboxId,
     device: body.device,
     firstSeq: record.firstSeq,
     lastSeq: record.lastSeq,
@@ -110,8 +116,8 @@ export function encodeDataPayload(record: StoredRecord, gatewayId: string, histo
 }
 
 /** The QoS 1, non-retained message for one data record. */
-export function encodeDataMessage(record: StoredRecord, topics: Topics, historical: boolean): OutgoingMessage {
-  const payload = encodeDataPayload(record, topics.gatewayId, historical);
+export function encodeDataMessage(record: StoredRecord, topics: Topics, outboxId: string, historical: boolean): OutgoingMessage {
+  const payload = encodeDataPayload(record, topics.gatewayId, outboxId, historical);
   return { topic: topics.deviceData(payload.device), payload: JSON.stringify(payload), qos: 1, retain: false };
 }
 

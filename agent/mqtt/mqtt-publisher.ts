@@ -37,6 +37,8 @@ export interface MqttPublisherOptions {
   topics: Topics;
   /** allbit version, published in the online status. */
   version: string;
+  /** The outbox's id (`outbox.stats().outboxId`), published in the online status so consumers can tell a new outbox. */
+  outboxId?: string;
   clock: Clock;
   logger: Logger;
 }
@@ -46,6 +48,10 @@ interface Job {
   call: PublishCall;
   sent: boolean;
   settled: boolean;
+  /** What MQTT.js calls back on PUBACK (or failure); also how its entry in `client.outgoing` is found. */
+  callback: ((error?: Error) => void) | null;
+  /** The packet id MQTT.js gave the message, once handed over. */
+  messageId: number | null;
 }
 
 interface PublishCall {
@@ -68,6 +74,14 @@ const AUTH_REJECTED_CODES = new Set([4, 5, 134, 135]);
  * - `publish` hands at most `inflight` messages to MQTT.js at a time and settles on the PUBACKs;
  *   it rejects at once when the link drops ('close') or after `publishTimeoutMs`, because MQTT.js
  *   otherwise keeps a QoS 1 callback pending until some later reconnection.
+ * - The forwarder is the only thing that resends. MQTT.js keeps every unacknowledged QoS 1 message
+ *   in `client.outgoing` and its outgoing store and replays them after a reconnection — outside the
+ *   inflight cap and the drain rate, not flagged historical, and growing without bound while a
+ *   broker withholds PUBACKs. So a message given up (timeout, lost link) is removed from MQTT.js
+ *   at once, and on 'close' whatever is left there is removed too. A PUBACK that arrives after the
+ *   removal is ignored by MQTT.js; its packet ids run sequentially through 65 535, so it cannot
+ *   acknowledge a newer message. (With a persistent session the broker keeps no state for QoS 1
+ *   messages it received, so dropping the replay is safe there as well.)
  * - Reconnection is MQTT.js's (`reconnectPeriodMs`), also after CONNACK refusals, so wrong
  *   credentials retry at that pace, never in a busy loop.
  */
@@ -152,9 +166,14 @@ export class MqttPublisher implements Publisher {
     if (this.current.state !== 'connected' || !this.client || this.stopping) {
       return Promise.reject(new Error(`MQTT ${redactUrl(this.options.url)}: not connected (${this.current.state}); ${messages.length} message(s) not sent`));
     }
+    return this.enqueue(messages);
+  }
+
+  /** Queues messages behind the inflight cap, settled by their PUBACKs or the timeout. */
+  private enqueue(messages: readonly OutgoingMessage[]): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       const call: PublishCall = { remaining: messages.length, settled: false, timer: null, jobs: [], resolve, reject };
-      call.jobs = messages.map((message) => ({ message, call, sent: false, settled: false }));
+      call.jobs = messages.map((message) => ({ message, call, sent: false, settled: false, callback: null, messageId: null }));
       call.timer = this.options.clock.setTimeout(() => {
         call.timer = null;
         const unacked = call.remaining;
@@ -207,10 +226,12 @@ export class MqttPublisher implements Publisher {
       state: 'online',
       ts: new Date(this.options.clock.now()).toISOString(),
       version: this.options.version,
+      ...(this.options.outboxId !== undefined ? { outbox: this.options.outboxId } : {}),
     });
-    this.client?.publish(this.options.topics.gatewayStatus, online, { qos: 1, retain: true }, (error) => {
-      if (error) this.logger.warn({ err: error.message }, 'could not publish the online status');
-    });
+    // Through the queue like everything else, so it too times out and is given up (never replayed by MQTT.js).
+    this.enqueue([{ topic: this.options.topics.gatewayStatus, payload: online, qos: 1, retain: true }]).catch((error: unknown) =>
+      this.logger.warn({ err: messageOf(error) }, 'could not publish the online status'),
+    );
     this.setState('connected');
     for (const listener of this.connectListeners) {
       try {
@@ -223,6 +244,9 @@ export class MqttPublisher implements Publisher {
 
   private handleClose(): void {
     this.failAll(new Error(`MQTT ${redactUrl(this.options.url)}: connection lost before the broker acknowledged`));
+    // Nothing MQTT.js still holds may be replayed on the next connection (see the class comment).
+    const client = this.client;
+    if (client && !this.stopping) for (const messageId of Object.keys(client.outgoing)) client.removeOutgoingMessage(Number(messageId));
     if (this.stopping) return;
     if (this.current.state !== 'disconnected') {
       this.logger.warn({ lastError: this.current.lastError }, 'disconnected from the MQTT broker');
@@ -249,14 +273,29 @@ export class MqttPublisher implements Publisher {
 
   private dispatch(): void {
     const client = this.client;
-    if (!client) return;
+    // Never hand MQTT.js a message while the link is down: it would store it and replay it later.
+    if (!client || !client.connected) return;
     while (this.inFlight < this.inflightLimit && this.queue.length > 0) {
       const job = this.queue.shift()!;
       if (job.settled || job.call.settled) continue;
       job.sent = true;
       this.inFlight += 1;
       const { topic, payload, qos, retain } = job.message;
-      client.publish(topic, payload, { qos, retain }, (error) => this.settleJob(job, error ?? null));
+      const callback = (error?: Error) => this.settleJob(job, error ?? null);
+      job.callback = callback;
+      client.publish(topic, payload, { qos, retain }, callback);
+      if (!job.settled) job.messageId = outgoingIdOf(client, callback);
+    }
+  }
+
+  /** Removes given-up messages from MQTT.js, so that it neither waits for nor replays them. */
+  private forget(jobs: readonly Job[]): void {
+    const client = this.client;
+    if (!client) return;
+    for (const job of jobs) {
+      // The id is known unless MQTT.js deferred the publish; then find it by its callback.
+      const messageId = job.messageId ?? (job.callback ? outgoingIdOf(client, job.callback) : null);
+      if (messageId !== null && client.outgoing[messageId]?.cb === job.callback) client.removeOutgoingMessage(messageId);
     }
   }
 
@@ -286,11 +325,16 @@ export class MqttPublisher implements Publisher {
     call.settled = true;
     this.calls.delete(call);
     if (call.timer) this.options.clock.clearTimeout(call.timer);
+    const abandoned: Job[] = [];
     for (const job of call.jobs) {
       if (job.settled) continue;
       job.settled = true;
-      if (job.sent) this.inFlight -= 1;
+      if (job.sent) {
+        this.inFlight -= 1;
+        abandoned.push(job);
+      }
     }
+    this.forget(abandoned);
     call.reject(error);
     this.dispatch();
   }
@@ -335,6 +379,14 @@ export class MqttPublisher implements Publisher {
       }
     });
   }
+}
+
+/** The packet id under which MQTT.js holds the message published with `callback`, or null. */
+function outgoingIdOf(client: MqttClient, callback: (error?: Error) => void): number | null {
+  for (const [messageId, entry] of Object.entries(client.outgoing)) {
+    if (entry.cb === callback) return Number(messageId);
+  }
+  return null;
 }
 
 /** The URL without user info, for logs and errors. */

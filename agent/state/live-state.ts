@@ -28,6 +28,9 @@ export interface ForwarderView {
   failures: number;
   inFlight: number;
   backlog: number;
+  /** What the forwarder is doing: idle, live, backlog, disconnected or stopped. */
+  lane: string;
+  lastError: string | null;
 }
 
 export interface IngestView {

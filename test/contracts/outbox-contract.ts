@@ -45,6 +45,17 @@ export function describeOutboxContract(name: string, factory: OutboxFactory): vo
       expect(stats.nextSeq).toBeGreaterThanOrEqual(1);
     });
 
+    it('has an outbox id that stays the same while records come and go', async () => {
+      const outbox = await create();
+      const { outboxId } = outbox.stats();
+      expect(outboxId).toMatch(/^[0-9a-f]{16}$/);
+      outbox.ack(outbox.append([record('a', 2)]));
+      expect(outbox.stats().outboxId).toBe(outboxId);
+      // Random per outbox: a fresh one has another id (the payload schema requires 16 hex characters).
+      const other = await create();
+      expect(other.stats().outboxId).not.toBe(outboxId);
+    });
+
     it('append returns stored records with ids and contiguous sequence ranges, one per reading', async () => {
       const outbox = await create();
       const start = outbox.stats().nextSeq;

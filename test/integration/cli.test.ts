@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { openSqliteOutbox } from '../../agent/buffer/sqlite-outbox.js';
 import { silentLogger } from '../../agent/core/logger.js';
-import { runCli } from '../helpers/cli.js';
+import { freePort, waitFor } from '../helpers/brokers.js';
+import { runCli, startCli } from '../helpers/cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'allbit-cli-'));
 
@@ -78,5 +79,25 @@ devices:
     const reopened = openSqliteOutbox({ path: bufferPath, maxBytes: 1 << 20, logger: silentLogger });
     expect(reopened.stats().records).toBe(1);
     reopened.close();
+  });
+
+  it('run refuses a second agent on the same outbox with a clear error, and the first keeps running', async () => {
+    const closedPort = await freePort();
+    const file = join(dir, 'one-outbox.yaml');
+    writeFileSync(
+      file,
+      `gateway: { id: edge-01 }\nmqtt: { url: "mqtt://127.0.0.1:${closedPort}" }\nbuffer: { path: shared-outbox.db }\nstatus: { enabled: false }\ndevices:\n  - { id: ups-1, profile: ups, host: 127.0.0.1, port: ${closedPort} }\n`,
+    );
+    const first = startCli(['run', '--config', file, '--log-level', 'info']);
+    try {
+      await waitFor('the first agent to start', () => first.output().includes('"agent started"'), 20000);
+      const second = await runCli(['run', '--config', file]);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toContain(`allbit: cannot start: outbox ${join(dir, 'shared-outbox.db')} is in use by another process`);
+      expect(first.child.exitCode).toBeNull();
+    } finally {
+      first.child.kill('SIGTERM');
+      expect(await first.exited).toBe(0);
+    }
   });
 });

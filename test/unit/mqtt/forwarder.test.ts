@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openSqliteOutbox, type SqliteOutbox } from '../../../agent/buffer/sqlite-outbox.js';
-import { silentLogger } from '../../../agent/core/logger.js';
+import { silentLogger, type Logger } from '../../../agent/core/logger.js';
+import type { Outbox, OutboxRange, OutboxRecord, OutboxStats, StoredRecord } from '../../../agent/core/outbox.js';
 import type { OutgoingMessage, Publisher, PublisherState } from '../../../agent/core/publisher.js';
 import { Forwarder } from '../../../agent/mqtt/forwarder.js';
 import { dataRecord, type DataPayload } from '../../../agent/mqtt/json-encoder.js';
@@ -40,6 +41,63 @@ class ScriptedPublisher implements Publisher {
   }
 }
 
+/**
+ * The real outbox behind a fake for a failing disk: the next `failures[op]` calls of `op` throw
+ * an I/O error as the SQLite outbox would report it.
+ */
+class FailingDiskOutbox implements Outbox {
+  failures: Partial<Record<'next' | 'ack' | 'stats', number>> = {};
+  constructor(private readonly inner: Outbox) {}
+  append(records: readonly OutboxRecord[]): StoredRecord[] {
+    return this.inner.append(records);
+  }
+  next(max: number, range?: OutboxRange): StoredRecord[] {
+    this.maybeFail('next');
+    return this.inner.next(max, range);
+  }
+  ack(batch: readonly Pick<StoredRecord, 'id'>[]): void {
+    this.maybeFail('ack');
+    this.inner.ack(batch);
+  }
+  stats(): OutboxStats {
+    this.maybeFail('stats');
+    return this.inner.stats();
+  }
+  close(): void {
+    this.inner.close();
+  }
+  private maybeFail(op: 'next' | 'ack' | 'stats'): void {
+    const left = this.failures[op] ?? 0;
+    if (left === 0) return;
+    this.failures[op] = left - 1;
+    throw Object.assign(new Error(`outbox /data/o.db: ${op} failed: SQLITE_IOERR_READ: disk I/O error`), { code: 'SQLITE_IOERR_READ' });
+  }
+}
+
+interface LogEntry {
+  level: 'warn' | 'error';
+  obj: Record<string, unknown>;
+  msg?: string;
+}
+
+function recordingLogger(): Logger & { entries: LogEntry[] } {
+  const entries: LogEntry[] = [];
+  const logger = {
+    ...silentLogger,
+    entries,
+    warn(obj: object, msg?: string) {
+      entries.push({ level: 'warn', obj: obj as Record<string, unknown>, msg });
+    },
+    error(obj: object, msg?: string) {
+      entries.push({ level: 'error', obj: obj as Record<string, unknown>, msg });
+    },
+    child() {
+      return logger;
+    },
+  };
+  return logger;
+}
+
 const topics = createTopics('gw1');
 const dirs: string[] = [];
 const outboxes: SqliteOutbox[] = [];
@@ -48,14 +106,15 @@ afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-function setup(drainRatePerSec = 10, batchSize = 4) {
+function setup(drainRatePerSec = 10, batchSize = 4, logger: Logger = silentLogger) {
   const dir = mkdtempSync(join(tmpdir(), 'allbit-fwd-unit-'));
   dirs.push(dir);
   const outbox = openSqliteOutbox({ path: join(dir, 'o.db'), maxBytes: 1 << 24, logger: silentLogger });
   outboxes.push(outbox);
+  const disk = new FailingDiskOutbox(outbox);
   const clock = new FakeClock();
   const publisher = new ScriptedPublisher();
-  const forwarder = new Forwarder({ outbox, publisher, topics, clock, logger: silentLogger, batchSize, drainRatePerSec, retryDelayMs: 1000 });
+  const forwarder = new Forwarder({ outbox: disk, publisher, topics, clock, logger, batchSize, drainRatePerSec, retryDelayMs: 1000 });
   let n = 0;
   const ingest = (device = 'd1', wakeWithIds = true) => {
     const stored = outbox.append([dataRecord({ device, cycleMs: clock.now(), readings: [{ tag: 't', value: n++, unit: '', quality: 'good', timestampMs: clock.now() }] }, clock.now())]);
@@ -63,7 +122,7 @@ function setup(drainRatePerSec = 10, batchSize = 4) {
     else forwarder.wake();
     return stored[0];
   };
-  return { outbox, clock, publisher, forwarder, ingest };
+  return { outbox, disk, clock, publisher, forwarder, ingest };
 }
 
 describe('Forwarder lanes and pacing', () => {
@@ -184,6 +243,138 @@ describe('Forwarder lanes and pacing', () => {
     expect(publisher.sent().map((p) => p.firstSeq)).toEqual([good.firstSeq]);
     expect(forwarder.stats()).toMatchObject({ undeliverable: 1, acked: 1 });
     expect(outbox.stats().records).toBe(0);
+    await forwarder.stop();
+  });
+});
+
+describe('Forwarder failures: only stop() stops it', () => {
+  it('an outbox read that throws once is logged with context, counted, and retried after retryDelayMs', async () => {
+    const logger = recordingLogger();
+    const { outbox, disk, clock, publisher, forwarder, ingest } = setup(1000, 4, logger);
+    forwarder.start();
+    publisher.set('connected');
+    await flushMicrotasks();
+    disk.failures.next = 1;
+    const record = ingest();
+    await flushMicrotasks();
+    expect(publisher.calls).toHaveLength(0);
+    expect(forwarder.stats()).toMatchObject({ failures: 1, lastError: 'outbox next: outbox /data/o.db: next failed: SQLITE_IOERR_READ: disk I/O error' });
+    expect(forwarder.stats().lane).not.toBe('stopped');
+    expect(logger.entries).toEqual([
+      {
+        level: 'error',
+        obj: expect.objectContaining({ step: 'outbox next', lane: 'live', afterId: record.id - 1, retryDelayMs: 1000, err: expect.stringContaining('disk I/O error') }),
+        msg: 'outbox next failed; retrying',
+      },
+    ]);
+
+    ingest(); // new data does not cut the pause short
+    await clock.advance(999);
+    expect(publisher.calls).toHaveLength(0);
+    await clock.advance(1);
+    expect(publisher.sent().map((p) => p.firstSeq)).toEqual([record.firstSeq, record.firstSeq + 1]);
+    expect(outbox.stats().records).toBe(0);
+    expect(forwarder.stats()).toMatchObject({ failures: 1, acked: 2, lane: 'idle', lastError: null });
+    await forwarder.stop();
+    expect(forwarder.stats().lane).toBe('stopped');
+  });
+
+  it('keeps retrying while the disk keeps failing, one attempt per retryDelayMs, and recovers', async () => {
+    const { outbox, disk, clock, publisher, forwarder, ingest } = setup(1000, 4);
+    forwarder.start();
+    publisher.set('connected');
+    disk.failures.next = 5;
+    ingest();
+    await flushMicrotasks();
+    for (let i = 1; i <= 4; i++) {
+      await clock.advance(1000);
+      expect(forwarder.stats().failures).toBe(1 + i);
+    }
+    expect(publisher.calls).toHaveLength(0);
+    await clock.advance(1000);
+    expect(publisher.calls).toHaveLength(1);
+    expect(outbox.stats().records).toBe(0);
+    expect(forwarder.stats()).toMatchObject({ failures: 5, acked: 1, lastError: null });
+    await forwarder.stop();
+  });
+
+  it('a backlog read that fails is retried too, and the backlog still goes out historical and in order', async () => {
+    const { disk, clock, publisher, forwarder, ingest } = setup(10, 4);
+    const backlog = [ingest(), ingest(), ingest()];
+    forwarder.start();
+    disk.failures.next = 1;
+    publisher.set('connected');
+    await flushMicrotasks();
+    expect(publisher.calls).toHaveLength(0);
+    expect(forwarder.stats().lastError).toMatch(/^outbox next: /);
+    await clock.advance(1000);
+    await clock.advance(300);
+    expect(publisher.sent().map((p) => [p.firstSeq, p.historical])).toEqual(backlog.map((r) => [r.firstSeq, true]));
+    await forwarder.stop();
+  });
+
+  it('an outbox that cannot report its state when the connection comes up is retried, not fatal', async () => {
+    const { outbox, disk, clock, publisher, forwarder, ingest } = setup(1000, 4);
+    const waiting = ingest();
+    forwarder.start();
+    disk.failures.stats = 2; // at the connection and the loop's immediate second try
+    expect(() => publisher.set('connected')).not.toThrow();
+    await flushMicrotasks();
+    expect(publisher.calls).toHaveLength(0);
+    await clock.advance(1000);
+    expect(publisher.sent().map((p) => [p.firstSeq, p.historical])).toEqual([[waiting.firstSeq, true]]);
+    expect(outbox.stats().records).toBe(0);
+    expect(forwarder.stats()).toMatchObject({ failures: 1, acked: 1, lastError: null });
+    await forwarder.stop();
+  });
+
+  it('an ack that throws leaves the records waiting; they are published again after retryDelayMs and then acked', async () => {
+    const logger = recordingLogger();
+    const { outbox, disk, clock, publisher, forwarder, ingest } = setup(1000, 4, logger);
+    forwarder.start();
+    publisher.set('connected');
+    disk.failures.ack = 1;
+    const record = ingest();
+    await flushMicrotasks();
+    expect(publisher.calls).toHaveLength(1);
+    expect(outbox.stats().records).toBe(1);
+    expect(forwarder.stats()).toMatchObject({ failures: 1, acked: 0, lastError: expect.stringMatching(/^outbox ack: /) });
+    expect(logger.entries[0].obj).toMatchObject({ step: 'outbox ack', lane: 'live', records: 1, firstSeq: record.firstSeq, lastSeq: record.lastSeq });
+    await clock.advance(1000);
+    expect(publisher.sent().map((p) => p.firstSeq)).toEqual([record.firstSeq, record.firstSeq]);
+    expect(outbox.stats().records).toBe(0);
+    expect(forwarder.stats()).toMatchObject({ failures: 1, acked: 1, lastError: null });
+    await forwarder.stop();
+  });
+
+  it('a failure while disconnected waits for the connection instead of spinning', async () => {
+    const { disk, clock, publisher, forwarder, ingest } = setup(1000, 4);
+    forwarder.start();
+    publisher.set('connected');
+    disk.failures.next = 1;
+    ingest();
+    await flushMicrotasks();
+    publisher.set('disconnected');
+    await clock.advance(10_000);
+    expect(forwarder.stats()).toMatchObject({ failures: 1, lane: 'disconnected' });
+    expect(clock.pendingTimers()).toBe(0);
+    publisher.set('connected');
+    await flushMicrotasks();
+    expect(publisher.calls).toHaveLength(1);
+    await forwarder.stop();
+  });
+});
+
+describe('Forwarder outbox identity', () => {
+  it('publishes the outbox id with every record', async () => {
+    const { outbox, clock, publisher, forwarder, ingest } = setup(10, 4);
+    ingest();
+    forwarder.start();
+    publisher.set('connected');
+    ingest();
+    await clock.advance(200);
+    expect(publisher.sent()).toHaveLength(2);
+    expect(publisher.sent().map((p) => p.outbox)).toEqual([outbox.outboxId, outbox.outboxId]);
     await forwarder.stop();
   });
 });

@@ -12,6 +12,7 @@ import {
 import { createTopics } from '../../../agent/mqtt/topics.js';
 
 const topics = createTopics('gw1');
+const outboxId = '0123456789abcdef';
 const cycleMs = Date.UTC(2026, 10, 28, 12, 0, 0, 250);
 
 function stored(body: DataRecordBody, firstSeq = 41, prevSeq: number | null = 40): StoredRecord {
@@ -30,9 +31,10 @@ const body: DataRecordBody = {
 
 describe('json encoder', () => {
   it('encodes a data record with per-reading seq and ISO timestamps', () => {
-    expect(encodeDataPayload(stored(body), 'gw1', false)).toEqual({
+    expect(encodeDataPayload(stored(body), 'gw1', outboxId, false)).toEqual({
       v: 1,
       gateway: 'gw1',
+      outbox: outboxId,
       device: 'chiller-1',
       firstSeq: 41,
       lastSeq: 43,
@@ -48,15 +50,15 @@ describe('json encoder', () => {
   });
 
   it('builds a QoS 1, non-retained message on the device data topic, flagged historical when asked', () => {
-    const message = encodeDataMessage(stored(body, 1, null), topics, true);
+    const message = encodeDataMessage(stored(body, 1, null), topics, outboxId, true);
     expect(message).toMatchObject({ topic: 'allbit/gw1/devices/chiller-1/data', qos: 1, retain: false });
-    expect(JSON.parse(message.payload as string)).toMatchObject({ historical: true, prevSeq: null, firstSeq: 1 });
+    expect(JSON.parse(message.payload as string)).toMatchObject({ outbox: outboxId, historical: true, prevSeq: null, firstSeq: 1 });
   });
 
   it('refuses a record whose readings do not match its sequence range, naming the record', () => {
     const bad = { ...stored(body), lastSeq: 50, count: 10 };
-    expect(() => encodeDataPayload(bad, 'gw1', false)).toThrow('outbox record 7 (stream "chiller-1", seq 41..50): carries 3 readings but 10 sequence numbers');
-    expect(() => encodeDataPayload({ ...stored(body), body: { nope: 1 } }, 'gw1', false)).toThrow(/body.device/);
+    expect(() => encodeDataPayload(bad, 'gw1', outboxId, false)).toThrow('outbox record 7 (stream "chiller-1", seq 41..50): carries 3 readings but 10 sequence numbers');
+    expect(() => encodeDataPayload({ ...stored(body), body: { nope: 1 } }, 'gw1', outboxId, false)).toThrow(/body.device/);
   });
 
   it('refuses an empty poll cycle as a record', () => {
@@ -64,12 +66,13 @@ describe('json encoder', () => {
   });
 
   it('encodes gateway and device status payloads', () => {
-    expect(JSON.parse(encodeGatewayStatus({ gateway: 'gw1', state: 'online', ts: '2026-01-01T00:00:00.000Z', version: '1.2.3' }))).toEqual({
+    expect(JSON.parse(encodeGatewayStatus({ gateway: 'gw1', state: 'online', ts: '2026-01-01T00:00:00.000Z', version: '1.2.3', outbox: outboxId }))).toEqual({
       v: 1,
       gateway: 'gw1',
       state: 'online',
       ts: '2026-01-01T00:00:00.000Z',
       version: '1.2.3',
+      outbox: outboxId,
     });
     const device = encodeDeviceStatusMessage(topics, { device: 'ups-1', state: 'offline', tsMs: cycleMs, reason: 'comm-lost', detail: 'ECONNREFUSED' });
     expect(device).toMatchObject({ topic: 'allbit/gw1/devices/ups-1/status', qos: 1, retain: true });
@@ -80,15 +83,17 @@ describe('json encoder', () => {
     const schema = JSON.parse(readFileSync(new URL('../../../docs/mqtt-payload.schema.json', import.meta.url), 'utf8')) as Schema;
 
     it('accepts an encoded payload', () => {
-      expect(validate(schema, JSON.parse(JSON.stringify(encodeDataPayload(stored(body), 'gw1', true))))).toEqual([]);
+      expect(validate(schema, JSON.parse(JSON.stringify(encodeDataPayload(stored(body), 'gw1', outboxId, true))))).toEqual([]);
     });
 
     it('rejects payloads that break it (the validator can fail)', () => {
-      const good = encodeDataPayload(stored(body), 'gw1', false) as unknown as Record<string, unknown>;
+      const good = encodeDataPayload(stored(body), 'gw1', outboxId, false) as unknown as Record<string, unknown>;
       expect(validate(schema, { ...good, firstSeq: undefined })).toContain('$: missing firstSeq');
       expect(validate(schema, { ...good, extra: 1 })).toContain('$: unexpected property extra');
       expect(validate(schema, { ...good, readings: [{ ...(good.readings as object[])[0], quality: 'fine' }] })).toContain('$.readings[0].quality: not one of good,uncertain,bad');
       expect(validate(schema, { ...good, ts: 'yesterday' })).toContain('$.ts: not a date-time');
+      expect(validate(schema, { ...good, outbox: undefined })).toContain('$: missing outbox');
+      expect(validate(schema, { ...good, outbox: 'not-hex-at-all!!' })).toContain('$.outbox: does not match ^[0-9a-f]{16}$');
     });
   });
 });
@@ -106,6 +111,7 @@ interface Schema {
   minLength?: number;
   minimum?: number;
   format?: string;
+  pattern?: string;
 }
 
 function typeOf(value: unknown): string {
@@ -127,6 +133,7 @@ function validate(schema: Schema, value: unknown, at = '$'): string[] {
   if (schema.enum && !schema.enum.includes(value)) errors.push(`${at}: not one of ${schema.enum.join(',')}`);
   if (typeof value === 'string') {
     if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${at}: too short`);
+    if (schema.pattern !== undefined && !new RegExp(schema.pattern).test(value)) errors.push(`${at}: does not match ${schema.pattern}`);
     if (schema.format === 'date-time' && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value)) errors.push(`${at}: not a date-time`);
   }
   if (typeof value === 'number' && schema.minimum !== undefined && value < schema.minimum) errors.push(`${at}: below ${schema.minimum}`);
