@@ -137,12 +137,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
 
   const ingest = new CycleIngest({ devices: config.devices, outbox, state, clock, logger: logger.child({ part: 'ingest' }), onAppended: (stored) => forwarder.wake(stored) });
   const loops = new Map<string, PollLoop>();
-  for (const device of config.devices) {
+  for (const [index, device] of config.devices.entries()) {
     const driver = drivers.get(device.id)!;
     const loop: PollLoop = new PollLoop({
       device,
       driver,
       clock,
+      // Spread the devices' cycles evenly over the interval instead of polling all at once.
+      phaseMs: Math.floor((index * device.pollIntervalMs) / config.devices.length),
       logger: logger.child({ device: device.id }),
       onCycle: (cycle: PollCycle) => {
         ingest.ingest(cycle);

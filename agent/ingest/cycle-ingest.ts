@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { DeviceSpec } from '../core/device.js';
 import type { Logger } from '../core/logger.js';
-import type { DataRecordBody, Outbox, StoredRecord } from '../core/outbox.js';
+import type { DataRecordBody, DataRecordReading, Outbox, StoredRecord } from '../core/outbox.js';
 import type { Reading } from '../core/reading.js';
 import type { Tag } from '../core/tag.js';
 import { asLastReported, shouldReport, type LastReported } from '../normalize/report-by-exception.js';
@@ -69,21 +69,19 @@ export class CycleIngest {
         cycleMs: cycle.cycleMs,
         readings: reportIndexes.map((i) => {
           const r = readings[i];
-          return {
-            tag: r.tag,
-            value: r.value,
-            unit: r.unit,
-            quality: r.quality,
-            ...(r.reason !== undefined ? { reason: r.reason } : {}),
-            ...(r.detail !== undefined ? { detail: r.detail } : {}),
-            timestampMs: r.timestampMs,
-          };
+          const stored: DataRecordReading = { tag: r.tag, value: r.value, unit: r.unit, quality: r.quality, timestampMs: r.timestampMs };
+          if (r.reason !== undefined) stored.reason = r.reason;
+          if (r.detail !== undefined) stored.detail = r.detail;
+          return stored;
         }),
       };
       try {
         stored = this.options.outbox.append([{ stream: cycle.deviceId, kind: 'data', count: reportIndexes.length, body, createdMs: now }]);
         committed = true;
-        for (const i of reportIndexes) last[cycle.samples[i].tagIndex] = asLastReported(readings[i], nowMono);
+        for (const i of reportIndexes) {
+          const tagIndex = cycle.samples[i].tagIndex;
+          last[tagIndex] = asLastReported(readings[i], nowMono, last[tagIndex]);
+        }
         if (this.failing) {
           this.failing = false;
           this.options.logger.info({ failedAppends: this.appendFailures }, 'buffering works again');

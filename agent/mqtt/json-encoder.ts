@@ -60,10 +60,17 @@ export interface DeviceStatusPayload {
   detail?: string;
 }
 
+// Readings of one request share a timestamp: remember the last one formatted.
+let lastIsoMs = Number.NaN;
+let lastIso = '';
+
 function iso(ms: number, where: string): string {
+  if (ms === lastIsoMs) return lastIso;
   const date = new Date(ms);
   if (!Number.isFinite(date.getTime())) throw new Error(`${where}: timestamp ${String(ms)} is not a valid time`);
-  return date.toISOString();
+  lastIsoMs = ms;
+  lastIso = date.toISOString();
+  return lastIso;
 }
 
 function describeRecord(record: StoredRecord): string {

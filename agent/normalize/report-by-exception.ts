@@ -30,6 +30,12 @@ export function shouldReport(last: LastReported | undefined, reading: Reading, t
   return reading.value !== last.value;
 }
 
-export function asLastReported(reading: Reading, nowMs: number): LastReported {
-  return { value: reading.value, quality: reading.quality, reason: reading.reason, reportedMs: nowMs };
+/** The memory of what was reported; `reuse` (the tag's previous memory) is updated in place to spare the garbage collector. */
+export function asLastReported(reading: Reading, nowMs: number, reuse?: LastReported): LastReported {
+  if (!reuse) return { value: reading.value, quality: reading.quality, reason: reading.reason, reportedMs: nowMs };
+  reuse.value = reading.value;
+  reuse.quality = reading.quality;
+  reuse.reason = reading.reason;
+  reuse.reportedMs = nowMs;
+  return reuse;
 }

@@ -122,7 +122,14 @@ export class LiveState {
     if (!device || !index) return;
     for (const r of readings) {
       const i = index.get(r.tag);
-      if (i !== undefined) device.tags[i] = { ...r, description: device.tags[i].description };
+      if (i === undefined) continue;
+      // Updated in place: the per-tag views live for the agent's lifetime (less garbage to promote).
+      const view = device.tags[i];
+      view.value = r.value;
+      view.quality = r.quality;
+      view.timestampMs = r.timestampMs;
+      view.reason = r.reason;
+      view.detail = r.detail;
     }
     this.readingsIn += readings.length;
     this.readingsReported += reported;

@@ -51,6 +51,21 @@ describe('PollLoop', () => {
     await loop.stop();
   });
 
+  it('starts at its phase within the interval and stays on that grid', async () => {
+    const clock = new FakeClock();
+    const driver = new ScriptedDriver(() => clock.now());
+    const cycles: PollCycle[] = [];
+    const loop = new PollLoop({ device, driver, clock, logger: silentLogger, onCycle: (c) => cycles.push(c), phaseMs: 250 });
+    const t0 = clock.now();
+    loop.start();
+    await clock.advance(249);
+    expect(cycles).toHaveLength(0);
+    await clock.advance(1);
+    await clock.advance(2000);
+    expect(cycles.map((c) => c.cycleMs - t0)).toEqual([250, 1250, 2250]);
+    await loop.stop();
+  });
+
   it('never overlaps cycles; a long read skips missed slots and counts an overrun', async () => {
     const { clock, driver, cycles, loop } = setup();
     loop.start();
