@@ -103,6 +103,7 @@ export function formatReport(report: BenchReport): string {
     row('other processes CPU %: sim / broker / sub', (s) => `${num(s.pipeline.otherCpuPercent.simulator)} / ${num(s.pipeline.otherCpuPercent.broker)} / ${num(s.pipeline.otherCpuPercent.subscriber)}`),
     row('  kernel threads + softirq, CPU %', (s) => num(s.pipeline.otherCpuPercent.kernel)),
     row('  other processes (not the bench), CPU %', (s) => num(s.pipeline.otherCpuPercent.foreign)),
+    row('  hypervisor steal, % of one core', (s) => num(s.pipeline.otherCpuPercent.steal, 1)),
     row('agent event-loop delay p99 / max, ms', (s) => (s.pipeline.probe ? `${num(s.pipeline.probe.eventLoopDelayMs.p99)} / ${num(s.pipeline.probe.eventLoopDelayMs.max)}` : '–')),
     row('simulator event-loop delay p99 / max, ms', (s) => (s.pipeline.simulatorEventLoopDelayMs ? `${num(s.pipeline.simulatorEventLoopDelayMs.p99)} / ${num(s.pipeline.simulatorEventLoopDelayMs.max)}` : '–')),
     row('agent GC pauses in window: count, ms total', (s) => (s.pipeline.probe ? `${num(s.pipeline.probe.gc.count)}, ${num(s.pipeline.probe.gc.totalMs)}` : '–')),
@@ -150,6 +151,13 @@ export function formatReport(report: BenchReport): string {
     const p = s.pipeline;
     if (p.otherCpuPercent.foreign > 15) {
       notes.push(`${label(s.tags)}: WARNING — processes outside the bench used ${num(p.otherCpuPercent.foreign)} % of a core during the window; the figures are disturbed (run again on a quiet machine)`);
+    }
+    if (p.otherCpuPercent.steal > 1) {
+      const stolenMs = (p.otherCpuPercent.steal / 100) * p.window.seconds * 1000;
+      notes.push(
+        `${label(s.tags)}: the hypervisor took ${num(stolenMs)} ms of CPU from this VM during the window (steal ${num(p.otherCpuPercent.steal, 1)} %); ` +
+          'if it came at once, every process stalled for that long and the latency tail shows it',
+      );
     }
     if (p.requests.perDeviceOverMinimum.length > 0) notes.push(`${label(s.tags)}: devices above the minimum: ${p.requests.perDeviceOverMinimum.join('; ')}`);
     if (p.holeSplits > 0) notes.push(`${label(s.tags)}: the driver split ${p.holeSplits} merged request(s) after exception 2`);

@@ -33,6 +33,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { availableParallelism, cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { loadConfigFile } from '../config/load.js';
 import { PACKAGE_ROOT } from '../config/package-root.js';
 import { plantTagCount, writeAgentConfig } from './agent-config.js';
 import { runBaselines, type ScenarioBaselines } from './baselines.js';
@@ -40,9 +41,9 @@ import { BULK_TAGS_PER_DEVICE } from './bulk-device.js';
 import { forkHelper, stopHelper } from './children.js';
 import { summariseGcTrace } from './gc-trace.js';
 import { readProfile, runPipeline, type PipelineResult } from './pipeline.js';
+import { CpuWindow } from './proc.js';
 import { formatReport, type BenchReport } from './report.js';
 import type { SimArgs, SimDevice } from './sim-process.js';
-import { CpuWindow } from './proc.js';
 import { sleep } from './stats.js';
 import { Subscriber } from './subscriber.js';
 
@@ -136,7 +137,6 @@ async function main(): Promise<void> {
         const configFile = writeAgentConfig({ dir, gatewayId, brokerUrl, devices, pollIntervalMs: POLL_INTERVAL_MS });
         const expectedTags = new Map(devices.map((d) => [d.id, d.tags ?? 0]));
         // plant devices: their tag counts come from the profiles
-        const { loadConfigFile } = await import('../config/load.js');
         for (const d of loadConfigFile(configFile).devices) expectedTags.set(d.id, d.tags.length);
         const configuredTags = [...expectedTags.values()].reduce((a, b) => a + b, 0);
         if (configuredTags !== tags) throw new Error(`scenario ${tags}: configured ${configuredTags} tags`);
