@@ -12,12 +12,14 @@ import { transformerMap } from './modbus/maps/transformer.js';
 import { upsMap } from './modbus/maps/ups.js';
 import type { DeviceMap, SimulatorPoint } from './modbus/points.js';
 import { RegisterImage } from './modbus/register-image.js';
+import type { RegisterSource } from './modbus/rtu/responder.js';
 import { FAULTS_BY_KIND } from './plant/faults.js';
 import { DEVICE_KINDS, Plant, type DeviceKind, type PointValue } from './plant/plant.js';
 
 export type { DeviceKind, PointValue } from './plant/plant.js';
 export type { AddressBlock, PointArea, PointType, SimulatorPoint, WordOrder } from './modbus/points.js';
 export type { FaultName } from './plant/faults.js';
+export * from './modbus/rtu/index.js';
 
 /** Suggested fixed ports for the demo (tests use 0 = ephemeral). */
 export const DEMO_PORTS: Readonly<Record<DeviceKind, number>> = {
@@ -67,6 +69,11 @@ export interface PlantSimulator {
   values(deviceId: string): Record<string, PointValue>;
   /** The vendor register map of a device. */
   pointMap(deviceId: string): SimulatorPoint[];
+  /**
+   * Read access to the device's register image (the one its Modbus TCP server answers from), for
+   * serving it over other transports such as RTU (`createRtuBus`); offline while the device is stopped.
+   */
+  registers(deviceId: string): RegisterSource;
   /** Faults the device accepts. */
   faults(deviceId: string): string[];
   /** Sets a fault's target severity (0..1); the effective severity ramps toward it with simulated time. */
@@ -152,6 +159,14 @@ export async function startPlantSimulator(opts: PlantSimulatorOptions = {}): Pro
     step,
     values: (deviceId) => plant.values(entry(deviceId).info.kind),
     pointMap: (deviceId) => entry(deviceId).map.points.map((p) => ({ ...p })),
+    registers: (deviceId) => {
+      const { image, server } = entry(deviceId);
+      return {
+        readRegisters: (area, address, count) => image.readRegisters(area, address, count),
+        readBit: (area, address) => image.readBit(area, address),
+        isOnline: () => server.running,
+      };
+    },
     faults: (deviceId) => Object.keys(FAULTS_BY_KIND[entry(deviceId).info.kind]),
     injectFault: (deviceId, fault, severity, options) => plant.injectFault(entry(deviceId).info.kind, fault, severity, options?.rampSeconds),
     clearFault: (deviceId, fault) => plant.clearFault(entry(deviceId).info.kind, fault),
