@@ -48,3 +48,19 @@ export interface DevicePollHealth {
   nextConnectMs: number | null;
   lastError: string | null;
 }
+
+/** The health of a device that has not been polled yet. */
+export function idlePollHealth(): DevicePollHealth {
+  return {
+    connected: false,
+    cycles: 0,
+    overruns: 0,
+    lastCycleMs: null,
+    lastGoodCycleMs: null,
+    lastCycleDurationMs: null,
+    connectFailures: 0,
+    backoffMs: 0,
+    nextConnectMs: null,
+    lastError: null,
+  };
+}

@@ -1,5 +1,5 @@
 import type { Clock, TimerHandle } from '../core/clock.js';
-import type { DevicePollHealth, DeviceSpec } from '../core/device.js';
+import { idlePollHealth, type DevicePollHealth, type DeviceSpec } from '../core/device.js';
 import type { Driver, ReadPlan } from '../core/driver.js';
 import type { Logger } from '../core/logger.js';
 import type { PollCycle, RawSample } from '../core/reading.js';
@@ -49,18 +49,7 @@ export class PollLoop {
   private everConnected = false;
   /** Set when this cycle started (or became) connected, so a drop during the read is noticed once. */
   private connectedThisCycle = false;
-  private readonly health: PollLoopHealth = {
-    connected: false,
-    cycles: 0,
-    overruns: 0,
-    lastCycleMs: null,
-    lastGoodCycleMs: null,
-    lastCycleDurationMs: null,
-    connectFailures: 0,
-    backoffMs: 0,
-    nextConnectMs: null,
-    lastError: null,
-  };
+  private readonly health: PollLoopHealth = idlePollHealth();
 
   constructor(options: PollLoopOptions) {
     this.device = options.device;

@@ -1,4 +1,4 @@
-import type { DevicePollHealth, DeviceSpec } from '../core/device.js';
+import { idlePollHealth, type DevicePollHealth, type DeviceSpec } from '../core/device.js';
 import type { DriverStats } from '../core/driver.js';
 import type { OutboxStats } from '../core/outbox.js';
 import type { PublisherState } from '../core/publisher.js';
@@ -88,18 +88,7 @@ export class LiveState {
       address: `${c.host}:${c.port} unit ${c.unitId}`,
       pollIntervalMs: device.pollIntervalMs,
       requestsPerCycle,
-      health: {
-        connected: false,
-        cycles: 0,
-        overruns: 0,
-        lastCycleMs: null,
-        lastGoodCycleMs: null,
-        lastCycleDurationMs: null,
-        connectFailures: 0,
-        backoffMs: 0,
-        nextConnectMs: null,
-        lastError: null,
-      },
+      health: idlePollHealth(),
       driver: null,
       tags: device.tags.map((t) => ({
         device: device.id,
