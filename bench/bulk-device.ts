@@ -110,11 +110,11 @@ export function bulkBlocks(tags: readonly BulkTag[]): RegisterBlock[] {
 }
 
 /** The profile the agent uses for a bulk device of `count` tags (deadband 0: every change counts). */
-export function bulkProfile(count: number): { name: string; description: string; protocol: 'modbus-tcp'; tags: TagFieldsConfig[] } {
+export function bulkProfile(count: number): { name: string; description: string; protocol: 'modbus'; tags: TagFieldsConfig[] } {
   return {
     name: `bench-bulk-${count}`,
     description: `benchmark bulk device with ${count} tags (bench/bulk-device.ts)`,
-    protocol: 'modbus-tcp',
+    protocol: 'modbus',
     tags: bulkTags(count).map((t) => ({
       name: t.name,
       area: t.area,

@@ -11,6 +11,7 @@ import { pathToFileURL } from 'node:url';
 import { PACKAGE_ROOT } from '../config/package-root.js';
 import { loadConfigFile } from '../config/load.js';
 import { minimumRequestCount, planRequests } from '../drivers/modbus/planner.js';
+import { modbusAddressOf } from '../agent/core/tag.js';
 import type { GatewayView } from '../agent/state/live-state.js';
 import type { ProbeReport } from './agent-probe.js';
 import type { Arrival } from './broker-process.js';
@@ -194,7 +195,8 @@ function requestCounts(configFile: string): Map<string, { planned: number; minim
   const config = loadConfigFile(configFile);
   const out = new Map<string, { planned: number; minimum: number }>();
   for (const d of config.devices) {
-    const tags = d.tags.map((t, index) => ({ index, source: t.source }));
+    if (d.connection.protocol === 'opcua') continue;
+    const tags = d.tags.map((t, index) => ({ index, source: modbusAddressOf(t) }));
     const options = { unitId: d.connection.unitId, maxGapRegisters: d.maxGapRegisters, maxGapBits: d.maxGapBits };
     out.set(d.id, { planned: planRequests(tags, options).length, minimum: minimumRequestCount(tags, options) });
   }

@@ -6,11 +6,11 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
-import type { DeviceSpec } from '../agent/core/device.js';
-import type { DataType, Tag } from '../agent/core/tag.js';
+import type { DeviceConnection, DeviceSpec, OpcUaIdentity, RtuBusSpec } from '../agent/core/device.js';
+import type { DataType, Tag, TagSource } from '../agent/core/tag.js';
 import { ConfigError, fromZodIssues, type ConfigIssue } from './issues.js';
 import { z } from 'zod';
-import { configSchema, deviceSchema, profileSchema, type Config, type DeviceConfig, type ProfileConfig, type SecretRef, type TagFieldsConfig } from './schema.js';
+import { busSchema, configSchema, deviceSchema, profileSchema, type BusConfig, type Config, type DeviceConfig, type ProfileConfig, type SecretRef, type TagFieldsConfig } from './schema.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import { Secret } from './secret.js';
 
@@ -28,7 +28,21 @@ export interface ResolvedConfig {
   buffer: Config['buffer'];
   status: Config['status'];
   log: Config['log'];
+  /** RTU buses, resolved (their devices carry the same objects in `connection.bus`). */
+  buses: RtuBusSpec[];
+  opcua: { pkiDir: string };
   devices: DeviceSpec[];
+}
+
+/** What resolving a device needs besides the device itself. */
+interface DeviceContext {
+  config: Pick<Config, 'defaults'>;
+  profiles: ProfileLibrary;
+  buses: ReadonlyMap<string, RtuBusSpec>;
+  pkiDir: string;
+  env: NodeJS.ProcessEnv;
+  configDir: string;
+  issues: ConfigIssue[];
 }
 
 export interface LoadOptions {
@@ -68,17 +82,21 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     [...config.profileDirs.map((d) => (isAbsolute(d) ? d : join(configDir, d))), options.builtinProfilesDir ?? BUILTIN_PROFILES_DIR],
   );
 
+  const env = options.env ?? process.env;
+  const buses = resolveBuses(config.buses, config.defaults, issues);
+  const pkiDir = resolvePath(config.opcua.pkiDir, configDir);
+  const context: DeviceContext = { config, profiles, buses, pkiDir, env, configDir, issues };
   const seenIds = new Set<string>();
   const devices: DeviceSpec[] = [];
   config.devices.forEach((device, index) => {
     const at = `devices[${index}]`;
     if (seenIds.has(device.id)) issues.push({ path: `${at}.id`, message: `duplicate device id "${device.id}"` });
     seenIds.add(device.id);
-    const spec = resolveDevice(device, at, config, profiles, issues);
+    const spec = resolveDevice(device, at, context);
     if (spec) devices.push(spec);
   });
+  checkUnitIdsPerBus(config.devices, devices, issues);
 
-  const env = options.env ?? process.env;
   const password = config.mqtt.password === undefined ? undefined : resolveSecret(config.mqtt.password, 'mqtt.password', env, configDir, issues);
   let tls: ResolvedMqttConfig['tls'];
   if (config.mqtt.tls) {
@@ -104,6 +122,8 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     buffer: { ...config.buffer, path: resolvePath(config.buffer.path, configDir) },
     status: config.status,
     log: config.log,
+    buses: [...buses.values()],
+    opcua: { pkiDir },
     devices,
   };
   return deepFreeze(resolved);
@@ -115,7 +135,7 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
  * tag problems behind a typo in the same run.
  */
 function semanticIssuesOfPartialConfig(data: unknown, schemaIssues: readonly z.core.$ZodIssue[], configDir: string, options: LoadOptions): ConfigIssue[] {
-  const raw = structuredClone((data ?? {}) as { devices?: unknown; defaults?: unknown; profileDirs?: unknown });
+  const raw = structuredClone((data ?? {}) as { devices?: unknown; defaults?: unknown; profileDirs?: unknown; buses?: unknown });
   if (!Array.isArray(raw.devices)) return [];
   for (const issue of schemaIssues) {
     if (issue.path[0] !== 'devices' || issue.path.length < 3) continue;
@@ -135,10 +155,17 @@ function semanticIssuesOfPartialConfig(data: unknown, schemaIssues: readonly z.c
     options.builtinProfilesDir ?? BUILTIN_PROFILES_DIR,
   ]);
   const issues: ConfigIssue[] = [];
-  const partial = { defaults: defaults.success ? defaults.data : configSchema.shape.defaults.parse({}) } as Config;
+  const partial = { defaults: defaults.success ? defaults.data : configSchema.shape.defaults.parse({}) };
+  const busConfigs = (Array.isArray(raw.buses) ? raw.buses : []).flatMap((b) => {
+    const parsed = busSchema.safeParse(b);
+    return parsed.success ? [parsed.data] : [];
+  });
+  // Bus problems were already reported by the schema pass or will be by this one; only devices' issues count here.
+  const buses = resolveBuses(busConfigs, partial.defaults, []);
+  const context: DeviceContext = { config: partial, profiles, buses, pkiDir: configDir, env: options.env ?? process.env, configDir, issues };
   raw.devices.forEach((d, index) => {
     const device = deviceSchema.safeParse(d);
-    if (device.success) resolveDevice(device.data, `devices[${index}]`, partial, profiles, issues);
+    if (device.success) resolveDevice(device.data, `devices[${index}]`, context);
   });
   return issues;
 }
@@ -250,7 +277,8 @@ function parseProfile(file: string): ProfileConfig | ConfigIssue[] {
   return parsed.data;
 }
 
-function resolveDevice(device: DeviceConfig, at: string, config: Config, profiles: ProfileLibrary, issues: ConfigIssue[]): DeviceSpec | undefined {
+function resolveDevice(device: DeviceConfig, at: string, context: DeviceContext): DeviceSpec | undefined {
+  const { profiles, issues } = context;
   let profile: ProfileConfig | undefined;
   if (device.profile !== undefined) {
     const found = profiles.get(device.profile);
@@ -264,6 +292,14 @@ function resolveDevice(device: DeviceConfig, at: string, config: Config, profile
     }
     profile = found;
   }
+
+  const protocol = device.protocol ?? (device.bus !== undefined ? 'modbus-rtu' : device.endpoint !== undefined ? 'opcua' : profile?.protocol === 'opcua' ? 'opcua' : 'modbus-tcp');
+  const family = protocol === 'opcua' ? 'opcua' : 'modbus';
+  if (profile && profile.protocol !== family) {
+    issues.push({ path: `${at}.profile`, message: `profile "${profile.name}" is for ${profile.protocol} devices, this device speaks ${protocol}` });
+    return undefined;
+  }
+  const connection = resolveConnection(device, protocol, at, context);
 
   const merged = new Map<string, { fields: TagFieldsConfig; at: string }>();
   for (const [i, t] of (profile?.tags ?? []).entries()) merged.set(t.name, { fields: t, at: `profile ${profile!.name} tags[${i}]` });
@@ -282,26 +318,28 @@ function resolveDevice(device: DeviceConfig, at: string, config: Config, profile
     return undefined;
   }
 
-  const d = config.defaults;
+  const d = context.config.defaults;
   const tags: Tag[] = [];
   for (const { fields, at: tagAt } of merged.values()) {
-    const tag = resolveTag(fields, tagAt, d, issues);
+    const tag = family === 'opcua' ? resolveOpcUaTag(fields, tagAt, d, issues) : resolveTag(fields, tagAt, d, issues);
     if (tag) tags.push(tag);
   }
   const maxRegistersPerRequest = device.maxRegistersPerRequest ?? d.maxRegistersPerRequest;
   for (const tag of tags) {
-    const width = tag.source.type === 'string' ? (tag.source.length ?? 1) : tag.source.type === 'bool' ? 1 : REGISTER_COUNT[tag.source.type];
-    if (tag.source.area !== 'coil' && tag.source.area !== 'discrete' && width > maxRegistersPerRequest) {
+    const source = tag.source;
+    if ('nodeId' in source) continue;
+    const width = source.type === 'string' ? (source.length ?? 1) : source.type === 'bool' ? 1 : REGISTER_COUNT[source.type];
+    if (source.area !== 'coil' && source.area !== 'discrete' && width > maxRegistersPerRequest) {
       const at2 = merged.get(tag.name)?.at ?? at;
-      issues.push({ path: `${at2}.type`, message: `${tag.source.type} needs ${width} registers, more than this device reads at once (maxRegistersPerRequest ${maxRegistersPerRequest})` });
+      issues.push({ path: `${at2}.type`, message: `${source.type} needs ${width} registers, more than this device reads at once (maxRegistersPerRequest ${maxRegistersPerRequest})` });
     }
   }
-  const protocol = device.protocol ?? profile?.protocol ?? 'modbus-tcp';
+  if (!connection) return undefined;
   return {
     id: device.id,
     name: device.name ?? device.id,
     profile: device.profile,
-    connection: { protocol, host: device.host, port: device.port, unitId: device.unitId },
+    connection,
     pollIntervalMs: device.pollIntervalMs ?? d.pollIntervalMs,
     timeoutMs: device.timeoutMs ?? d.timeoutMs,
     maxGapRegisters: device.maxGapRegisters ?? d.maxGapRegisters,
@@ -312,6 +350,137 @@ function resolveDevice(device: DeviceConfig, at: string, config: Config, profile
     backoffMaxMs: d.backoffMaxMs,
     tags,
   };
+}
+
+/** Settings that belong to one protocol only, so a technician learns at once that a setting does nothing. */
+const PROTOCOL_FIELDS: Readonly<Record<string, readonly (keyof DeviceConfig)[]>> = {
+  'modbus-tcp': ['host', 'port'],
+  'modbus-rtu': ['bus'],
+  opcua: ['endpoint', 'securityMode', 'securityPolicy', 'identity', 'publishingIntervalMs', 'sessionTimeoutMs'],
+};
+const MODBUS_ONLY_FIELDS: readonly (keyof DeviceConfig)[] = ['unitId', 'maxGapRegisters', 'maxGapBits', 'maxRegistersPerRequest', 'maxBitsPerRequest'];
+
+function resolveConnection(device: DeviceConfig, protocol: DeviceConnection['protocol'], at: string, context: DeviceContext): DeviceConnection | undefined {
+  const { issues } = context;
+  const before = issues.length;
+  for (const [owner, fields] of Object.entries(PROTOCOL_FIELDS)) {
+    if (owner === protocol) continue;
+    for (const field of fields) {
+      if (device[field] !== undefined) issues.push({ path: `${at}.${field}`, message: `${field} applies to ${owner} devices; this device speaks ${protocol}` });
+    }
+  }
+  if (protocol === 'opcua') {
+    for (const field of MODBUS_ONLY_FIELDS) {
+      if (device[field] !== undefined) issues.push({ path: `${at}.${field}`, message: `${field} applies to Modbus devices; this device speaks opcua` });
+    }
+  }
+  if (protocol === 'modbus-tcp') {
+    if (device.host === undefined) issues.push({ path: `${at}.host`, message: 'required for a modbus-tcp device (or set bus for modbus-rtu, endpoint for opcua)' });
+    if (issues.length > before) return undefined;
+    return { protocol, host: device.host!, port: device.port ?? 502, unitId: device.unitId ?? 1 };
+  }
+  if (protocol === 'modbus-rtu') {
+    const unitId = device.unitId ?? 1;
+    if (unitId < 1 || unitId > 247) issues.push({ path: `${at}.unitId`, message: `a unit on an RTU bus has an id of 1–247, got ${unitId} (0 is broadcast, which nobody answers)` });
+    if (device.bus === undefined) {
+      issues.push({ path: `${at}.bus`, message: 'required for a modbus-rtu device: the id of a bus in `buses`' });
+      return undefined;
+    }
+    const bus = context.buses.get(device.bus);
+    if (!bus) {
+      const known = [...context.buses.keys()];
+      issues.push({ path: `${at}.bus`, message: `no bus "${device.bus}" in buses${known.length ? ` (configured: ${known.join(', ')})` : ' (none configured)'}` });
+    }
+    if (issues.length > before) return undefined;
+    return { protocol, bus: bus!, unitId };
+  }
+  if (device.endpoint === undefined) issues.push({ path: `${at}.endpoint`, message: 'required for an opcua device: opc.tcp://host:port[/path]' });
+  const securityMode = device.securityMode ?? 'None';
+  const securityPolicy = device.securityPolicy ?? 'None';
+  if (securityMode === 'None' && securityPolicy !== 'None') issues.push({ path: `${at}.securityPolicy`, message: `securityPolicy ${securityPolicy} needs securityMode Sign or SignAndEncrypt` });
+  if (securityMode !== 'None' && securityPolicy === 'None') issues.push({ path: `${at}.securityPolicy`, message: `securityMode ${securityMode} needs a securityPolicy (Basic256Sha256 or Aes256_Sha256_RsaPss)` });
+  let identity: OpcUaIdentity = { type: 'anonymous' };
+  const id = device.identity;
+  if (id && 'username' in id) {
+    const password = resolveSecret(id.password, `${at}.identity.password`, context.env, context.configDir, issues);
+    if (password) identity = { type: 'username', username: id.username, password };
+  } else if (id) {
+    const certificateFile = resolvePath(id.certificate, context.configDir);
+    if (!existsSync(certificateFile)) issues.push({ path: `${at}.identity.certificate`, message: `file not found: ${certificateFile}` });
+    const privateKey = resolveSecret(id.privateKey, `${at}.identity.privateKey`, context.env, context.configDir, issues);
+    if (privateKey) identity = { type: 'certificate', certificateFile, privateKey };
+  }
+  if (issues.length > before) return undefined;
+  const pollIntervalMs = device.pollIntervalMs ?? context.config.defaults.pollIntervalMs;
+  return {
+    protocol,
+    endpointUrl: device.endpoint!,
+    securityMode,
+    securityPolicy,
+    identity,
+    pkiDir: context.pkiDir,
+    publishingIntervalMs: device.publishingIntervalMs ?? pollIntervalMs,
+    sessionTimeoutMs: device.sessionTimeoutMs ?? 60000,
+  };
+}
+
+/** RS-485 needs 3.5 character times of silence between frames; above 19200 baud the standard fixes it at 1.75 ms. */
+export function rtuInterFrameGapMs(baudRate: number, bitsPerChar: number): number {
+  if (baudRate > 19200) return 1.75;
+  return (3.5 * bitsPerChar * 1000) / baudRate;
+}
+
+function resolveBuses(configs: readonly BusConfig[], d: Config['defaults'], issues: ConfigIssue[]): Map<string, RtuBusSpec> {
+  const buses = new Map<string, RtuBusSpec>();
+  configs.forEach((b, index) => {
+    const at = `buses[${index}]`;
+    const before = issues.length;
+    if (buses.has(b.id)) issues.push({ path: `${at}.id`, message: `duplicate bus id "${b.id}"` });
+    const common = { id: b.id, timeoutMs: b.timeoutMs ?? d.timeoutMs, backoffInitialMs: d.backoffInitialMs, backoffMaxMs: d.backoffMaxMs };
+    if (b.transport === 'serial') {
+      if (b.path === undefined) issues.push({ path: `${at}.path`, message: 'required for a serial bus, for example /dev/ttyUSB0' });
+      for (const field of ['host', 'port'] as const) {
+        if (b[field] !== undefined) issues.push({ path: `${at}.${field}`, message: `${field} applies to a tcp bus (RTU over TCP); this bus is serial` });
+      }
+      if (issues.length > before) return;
+      const baudRate = b.baudRate ?? 9600;
+      const bitsPerChar = 1 + b.dataBits + (b.parity === 'none' ? 0 : 1) + b.stopBits;
+      buses.set(b.id, {
+        ...common,
+        transport: 'serial',
+        path: b.path!,
+        baudRate,
+        dataBits: b.dataBits,
+        parity: b.parity,
+        stopBits: b.stopBits,
+        interFrameGapMs: b.interFrameGapMs ?? rtuInterFrameGapMs(baudRate, bitsPerChar),
+      });
+      return;
+    }
+    if (b.host === undefined) issues.push({ path: `${at}.host`, message: 'required for a tcp bus: the serial-to-Ethernet converter\'s address' });
+    if (b.port === undefined) issues.push({ path: `${at}.port`, message: 'required for a tcp bus: the converter\'s TCP port for this serial line' });
+    if (b.path !== undefined) issues.push({ path: `${at}.path`, message: 'path applies to a serial bus; this bus is tcp' });
+    if (issues.length > before) return;
+    const gap = b.interFrameGapMs ?? (b.baudRate !== undefined ? rtuInterFrameGapMs(b.baudRate, 1 + b.dataBits + (b.parity === 'none' ? 0 : 1) + b.stopBits) : 0);
+    buses.set(b.id, { ...common, transport: 'tcp', host: b.host!, port: b.port!, ...(b.baudRate !== undefined ? { baudRate: b.baudRate } : {}), interFrameGapMs: gap });
+  });
+  return buses;
+}
+
+/** Two devices answering the same unit id on one bus would corrupt each other's answers. */
+function checkUnitIdsPerBus(configs: readonly DeviceConfig[], devices: readonly DeviceSpec[], issues: ConfigIssue[]): void {
+  const seen = new Map<string, string>();
+  for (const spec of devices) {
+    if (spec.connection.protocol !== 'modbus-rtu') continue;
+    const key = `${spec.connection.bus.id}#${spec.connection.unitId}`;
+    const other = seen.get(key);
+    if (other !== undefined) {
+      const index = configs.findIndex((c) => c.id === spec.id);
+      issues.push({ path: `devices[${index}].unitId`, message: `unit ${spec.connection.unitId} on bus ${spec.connection.bus.id} is already device "${other}"` });
+    } else {
+      seen.set(key, spec.id);
+    }
+  }
 }
 
 const REGISTER_COUNT: Record<Exclude<DataType, 'string' | 'bool'>, number> = {
@@ -325,8 +494,48 @@ const REGISTER_COUNT: Record<Exclude<DataType, 'string' | 'bool'>, number> = {
   float64: 4,
 };
 
+const OPCUA_TAG_FIELDS = ['nodeId', 'mode', 'samplingIntervalMs', 'queueSize', 'serverDeadband'] as const;
+const MODBUS_TAG_FIELDS = ['area', 'address', 'order', 'bit', 'length'] as const;
+
+function resolveOpcUaTag(f: TagFieldsConfig, at: string, d: Config['defaults'], issues: ConfigIssue[]): Tag | undefined {
+  const before = issues.length;
+  for (const field of MODBUS_TAG_FIELDS) {
+    if (f[field] !== undefined) issues.push({ path: `${at}.${field}`, message: `${field} applies to Modbus tags; an OPC UA tag names its nodeId` });
+  }
+  if (f.type !== undefined) issues.push({ path: `${at}.type`, message: 'an OPC UA tag takes its type from the server; leave type out' });
+  if (f.nodeId === undefined) issues.push({ path: `${at}.nodeId`, message: 'required for an OPC UA tag, for example "ns=2;s=Chiller1.SupplyTemp"' });
+  if (f.mode === 'read' && (f.samplingIntervalMs !== undefined || f.queueSize !== undefined || f.serverDeadband !== undefined)) {
+    issues.push({ path: `${at}.mode`, message: 'samplingIntervalMs, queueSize and serverDeadband apply to subscribed tags, not mode read' });
+  }
+  if (f.min !== undefined && f.max !== undefined && f.min >= f.max) issues.push({ path: `${at}.min`, message: `min (${f.min}) must be below max (${f.max})` });
+  if (f.scale === 0) issues.push({ path: `${at}.scale`, message: 'scale must not be 0' });
+  if (issues.length > before) return undefined;
+  const source: TagSource = {
+    nodeId: f.nodeId!,
+    mode: f.mode ?? 'subscribe',
+    samplingIntervalMs: f.samplingIntervalMs ?? -1,
+    queueSize: f.queueSize ?? 10,
+    serverDeadband: f.serverDeadband ?? 0,
+  };
+  return {
+    name: f.name,
+    description: f.description ?? '',
+    unit: f.unit ?? '',
+    source,
+    scale: f.scale ?? 1,
+    offset: f.offset ?? 0,
+    deadband: f.deadband ?? d.deadband,
+    maxSilenceMs: f.maxSilenceMs ?? d.maxSilenceMs,
+    min: f.min,
+    max: f.max,
+  };
+}
+
 function resolveTag(f: TagFieldsConfig, at: string, d: Config['defaults'], issues: ConfigIssue[]): Tag | undefined {
   const before = issues.length;
+  for (const field of OPCUA_TAG_FIELDS) {
+    if (f[field] !== undefined) issues.push({ path: `${at}.${field}`, message: `${field} applies to OPC UA tags; a Modbus tag names area, address and type` });
+  }
   if (f.area === undefined) issues.push({ path: `${at}.area`, message: 'required (holding, input, coil or discrete) for a tag not in the profile' });
   if (f.address === undefined) issues.push({ path: `${at}.address`, message: 'required for a tag not in the profile' });
   if (f.type === undefined) issues.push({ path: `${at}.type`, message: 'required for a tag not in the profile' });

@@ -5,6 +5,7 @@
  * into them, and the compiler checks that the two agree.
  */
 import { z } from 'zod';
+import { OPCUA_SECURITY_POLICIES } from '../agent/core/device.js';
 import { BYTE_ORDERS, DATA_TYPES } from '../agent/core/tag.js';
 
 const identifier = z
@@ -36,6 +37,15 @@ export const tagFieldsSchema = z
     maxSilenceMs: z.number().int().min(0).optional().describe('report at least this often even without change'),
     min: z.number().optional().describe('plausible range: outside it quality is uncertain (out-of-range)'),
     max: z.number().optional(),
+    nodeId: z
+      .string()
+      .regex(/^(ns=\d+;|nsu=[^;]+;)?(i=\d+|s=.+|g=[0-9a-fA-F-]{36}|b=[A-Za-z0-9+/=]+)$/, 'expected an OPC UA NodeId such as "ns=2;s=Chiller1.SupplyTemp", "i=2258" or "nsu=urn:vendor;s=Point"')
+      .optional()
+      .describe('OPC UA: the node holding the value'),
+    mode: z.enum(['subscribe', 'read']).optional().describe('OPC UA: a monitored item (default) or a plain Read every poll interval'),
+    samplingIntervalMs: z.number().int().min(-1).optional().describe('OPC UA monitored item: server sampling interval (-1: the publishing interval)'),
+    queueSize: z.number().int().min(1).max(10000).optional().describe('OPC UA monitored item: values queued between publishes'),
+    serverDeadband: z.number().min(0).optional().describe('OPC UA monitored item: absolute deadband applied by the server'),
   })
   .strict();
 export type TagFieldsConfig = z.infer<typeof tagFieldsSchema>;
@@ -45,7 +55,7 @@ export const profileSchema = z
   .object({
     name: identifier,
     description: z.string(),
-    protocol: z.literal('modbus-tcp'),
+    protocol: z.enum(['modbus', 'opcua']).describe('modbus profiles serve modbus-tcp and modbus-rtu devices'),
     tags: z.array(tagFieldsSchema).min(1),
   })
   .strict();
@@ -53,15 +63,58 @@ export type ProfileConfig = z.infer<typeof profileSchema>;
 
 const durationMs = z.number().int().min(1);
 
+export const PROTOCOLS = ['modbus-tcp', 'modbus-rtu', 'opcua'] as const;
+
+/** A shared RTU line: a local serial port, or a serial-to-Ethernet converter passing raw RTU frames over TCP. */
+export const busSchema = z
+  .object({
+    id: identifier.describe('bus id, unique in the gateway; devices name it in `bus`'),
+    transport: z.enum(['serial', 'tcp']).describe('serial: a local port; tcp: raw RTU frames through a serial-to-Ethernet converter (RTU over TCP)'),
+    path: z.string().min(1).optional().describe('serial: device path, for example /dev/ttyUSB0 or /dev/serial/by-id/…'),
+    baudRate: z.number().int().min(300).max(921600).optional().describe('serial: default 9600; tcp: the converter\'s serial side, when known (sets the inter-frame gap)'),
+    dataBits: z.union([z.literal(7), z.literal(8)]).default(8),
+    parity: z.enum(['none', 'even', 'odd']).default('even').describe('Modbus RTU default: even'),
+    stopBits: z.union([z.literal(1), z.literal(2)]).default(1),
+    host: z.string().min(1).optional().describe('tcp: the converter\'s address'),
+    port: z.number().int().min(1).max(65535).optional().describe('tcp: the converter\'s port'),
+    interFrameGapMs: z.number().min(0).max(1000).optional().describe('silence between transactions; default: 3.5 character times at the baud rate (1.75 ms above 19200 baud), 0 for tcp without a baud rate'),
+    timeoutMs: durationMs.optional().describe('per-request timeout on this bus; default: defaults.timeoutMs'),
+  })
+  .strict();
+export type BusConfig = z.infer<typeof busSchema>;
+
+const opcuaIdentitySchema = z.union(
+  [
+    z.object({ username: z.string().min(1), password: secretSchema }).strict(),
+    z
+      .object({
+        certificate: z.string().min(1).describe('path of the user certificate (PEM or DER)'),
+        privateKey: secretSchema.describe('the user certificate\'s private key (PEM): a file or env reference'),
+      })
+      .strict(),
+  ],
+  { error: 'expected { username, password } or { certificate, privateKey }; leave identity out for anonymous' },
+);
+
 export const deviceSchema = z
   .object({
     id: identifier.describe('device id, unique in the gateway; used in topics'),
     name: z.string().optional().describe('display name'),
     profile: identifier.optional().describe('device-library profile (config/profiles/<profile>.yaml)'),
-    protocol: z.literal('modbus-tcp').optional().describe('defaults to the profile\'s protocol'),
-    host: z.string().min(1),
-    port: z.number().int().min(1).max(65535).default(502),
-    unitId: z.number().int().min(0).max(255).default(1),
+    protocol: z
+      .enum(PROTOCOLS)
+      .optional()
+      .describe('default: modbus-rtu when `bus` is set, opcua when `endpoint` is set, else modbus-tcp'),
+    host: z.string().min(1).optional().describe('modbus-tcp: address of the device or gateway'),
+    port: z.number().int().min(1).max(65535).optional().describe('modbus-tcp: default 502'),
+    unitId: z.number().int().min(0).max(255).optional().describe('Modbus unit id; default 1'),
+    bus: identifier.optional().describe('modbus-rtu: id of the bus in `buses`'),
+    endpoint: z.string().regex(/^opc\.tcp:\/\/[^\s/]+/, 'expected opc.tcp://host:port[/path]').optional().describe('opcua: endpoint URL'),
+    securityMode: z.enum(['None', 'Sign', 'SignAndEncrypt']).optional().describe('opcua: default None'),
+    securityPolicy: z.enum(OPCUA_SECURITY_POLICIES).optional().describe('opcua: default None; Basic256Sha256 or Aes256_Sha256_RsaPss with Sign/SignAndEncrypt'),
+    identity: opcuaIdentitySchema.optional().describe('opcua: user identity; anonymous when left out'),
+    publishingIntervalMs: durationMs.optional().describe('opcua: subscription publishing interval; default: pollIntervalMs'),
+    sessionTimeoutMs: durationMs.optional().describe('opcua: requested session timeout; default 60000'),
     pollIntervalMs: durationMs.optional(),
     timeoutMs: durationMs.optional(),
     maxGapRegisters: z.number().int().min(0).max(124).optional(),
@@ -138,6 +191,13 @@ export const configSchema = z
         maxSilenceMs: z.number().int().min(0).default(60000),
         backoffInitialMs: durationMs.default(1000),
         backoffMaxMs: durationMs.default(60000),
+      })
+      .strict()
+      .prefault({}),
+    buses: z.array(busSchema).default([]).describe('RS-485 lines (serial or RTU over TCP) shared by modbus-rtu devices'),
+    opcua: z
+      .object({
+        pkiDir: z.string().min(1).default('data/pki').describe('OPC UA client PKI folder (own certificate, trusted/ and rejected/ server certificates); relative to the config file'),
       })
       .strict()
       .prefault({}),

@@ -37,6 +37,38 @@ export interface ModbusAddress {
   length?: number;
 }
 
+/** OPC UA: how a tag's node is read. */
+export type OpcUaReadMode = 'subscribe' | 'read';
+
+/** Where a tag's value lives on an OPC UA server. */
+export interface OpcUaNode {
+  /**
+   * NodeId string: "ns=2;s=Chiller1.SupplyTemp", "i=2258", or with the namespace URI instead of
+   * its index ("nsu=urn:vendor:plant;s=…"), which survives a server that renumbers its namespaces.
+   */
+  nodeId: string;
+  /** subscribe (a monitored item, the default) or read (polled with Read every poll interval). */
+  mode: OpcUaReadMode;
+  /** Monitored item: how often the server samples the value; -1 = the subscription's publishing interval. */
+  samplingIntervalMs: number;
+  /** Monitored item: values the server queues between publishes (the newest is kept when it overflows). */
+  queueSize: number;
+  /** Monitored item: absolute data-change deadband applied by the server (0 = every change). */
+  serverDeadband: number;
+}
+
+export type TagSource = ModbusAddress | OpcUaNode;
+
+export function isOpcUaNode(source: TagSource): source is OpcUaNode {
+  return 'nodeId' in source;
+}
+
+/** The Modbus address of a tag; throws if the tag belongs to another protocol (a programming error). */
+export function modbusAddressOf(tag: Tag): ModbusAddress {
+  if (isOpcUaNode(tag.source)) throw new Error(`tag ${tag.name}: not a Modbus tag (node ${tag.source.nodeId})`);
+  return tag.source;
+}
+
 /** A fully resolved tag: profile and overrides merged, defaults applied. */
 export interface Tag {
   /** Unique within the device; used in topics and payloads. */
@@ -44,7 +76,7 @@ export interface Tag {
   description: string;
   /** Engineering unit ("°C", "kW", "%"); empty for dimensionless values and states. */
   unit: string;
-  source: ModbusAddress;
+  source: TagSource;
   /** engineering = raw * scale + offset (numeric types only). */
   scale: number;
   offset: number;

@@ -1,4 +1,4 @@
-import { idlePollHealth, type DevicePollHealth, type DeviceSpec } from '../core/device.js';
+import { describeConnection, idlePollHealth, type DevicePollHealth, type DeviceSpec } from '../core/device.js';
 import type { DriverStats } from '../core/driver.js';
 import type { OutboxStats } from '../core/outbox.js';
 import type { PublisherState } from '../core/publisher.js';
@@ -85,7 +85,7 @@ export class LiveState {
       name: device.name,
       profile: device.profile ?? null,
       protocol: c.protocol,
-      address: `${c.host}:${c.port} unit ${c.unitId}`,
+      address: describeConnection(c),
       pollIntervalMs: device.pollIntervalMs,
       requestsPerCycle,
       health: idlePollHealth(),

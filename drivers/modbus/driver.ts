@@ -36,7 +36,7 @@ import type { Driver, DriverContext, DriverErrorKind, DriverStats, ReadPlan } fr
 import type { Logger } from '../../agent/core/logger.js';
 import type { QualityReason } from '../../agent/core/quality.js';
 import type { RawSample } from '../../agent/core/reading.js';
-import type { Tag } from '../../agent/core/tag.js';
+import { modbusAddressOf, type Tag } from '../../agent/core/tag.js';
 import { decodeBit, decodeRegisters, registerCount, type DecodeResult } from './codec.js';
 import { planRequests, type ModbusReadRequest, type PlannedItem } from './planner.js';
 
@@ -243,7 +243,7 @@ export class ModbusTcpDriver implements Driver {
 
   plan(tags: readonly Tag[]): ModbusReadPlan {
     const requests = planRequests(
-      tags.map((tag, index) => ({ index, source: tag.source })),
+      tags.map((tag, index) => ({ index, source: modbusAddressOf(tag) })),
       {
         unitId: this.connection.unitId,
         maxGapRegisters: this.device.maxGapRegisters,

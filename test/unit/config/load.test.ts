@@ -167,7 +167,7 @@ devices:
     mkdirSync(join(dir, 'profiles'), { recursive: true });
     writeFileSync(
       join(dir, 'profiles', 'crac.yaml'),
-      'name: crac\ndescription: Computer-room air conditioner\nprotocol: modbus-tcp\ntags:\n  - { name: supply_air_temp, unit: "°C", description: Supply air, area: input, address: 0, type: int16, scale: 0.1 }\n',
+      'name: crac\ndescription: Computer-room air conditioner\nprotocol: modbus\ntags:\n  - { name: supply_air_temp, unit: "°C", description: Supply air, area: input, address: 0, type: int16, scale: 0.1 }\n',
     );
     const config = loadConfigText(base.replace('profile: chiller', 'profile: crac') + 'profileDirs: [profiles]\n', file, { env: {} });
     expect(config.devices[0].tags.map((t) => t.name)).toEqual(['supply_air_temp']);
