@@ -12,7 +12,13 @@ export interface ReadPlan {
   readonly tagCount: number;
 }
 
-export type DriverErrorKind = 'timeout' | 'exception' | 'comm' | 'decode';
+/**
+ * Kinds of failed requests and answers. frame: a serial-line reply that was damaged or not ours
+ * (bad CRC, short frame, wrong unit or function, or a late reply to an earlier request); status:
+ * the device answered but marked the value bad (OPC UA status code); config: the device refused
+ * what we asked for (an unknown node, access denied).
+ */
+export type DriverErrorKind = 'timeout' | 'exception' | 'comm' | 'decode' | 'frame' | 'status' | 'config';
 
 export interface DriverStats {
   connected: boolean;
@@ -43,6 +49,13 @@ export interface Driver {
   read(plan: ReadPlan): Promise<RawSample[]>;
   close(): Promise<void>;
   stats(): DriverStats;
+  /**
+   * Optional, for drivers that receive values unsolicited (OPC UA subscriptions): `listener` is
+   * called when new values have arrived since the last `read`. The scheduler then runs a cycle
+   * soon (coalesced with other notifications, never overlapping a cycle); `read` returns the newest
+   * values it holds. Registered once, before the first `open`.
+   */
+  onData?(listener: () => void): void;
 }
 
 export interface DriverContext {
@@ -55,4 +68,9 @@ export interface DriverDescriptor {
   /** Matches `DeviceSpec.connection.protocol`. */
   kind: string;
   create(device: DeviceSpec, context: DriverContext): Driver;
+}
+
+/** Every error kind at zero: the start of a driver's counters. */
+export function zeroErrorCounts(): Record<DriverErrorKind, number> {
+  return { timeout: 0, exception: 0, comm: 0, decode: 0, frame: 0, status: 0, config: 0 };
 }

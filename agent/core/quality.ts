@@ -17,6 +17,9 @@ export const QUALITY_REASONS = [
   'stale', // no fresh value for longer than the tag allows
   'decode-error', // the raw bytes could not be turned into the tag's type
   'not-connected', // the device has not been reached yet since start
+  'frame-error', // a serial-line reply was damaged or not ours: bad CRC, short frame, wrong unit id or function
+  'device-status', // the device itself marked the value bad or uncertain (an OPC UA status code, in the detail)
+  'not-found', // the address does not exist on the device (for example an unknown OPC UA NodeId)
 ] as const;
 export type QualityReason = (typeof QUALITY_REASONS)[number];
 

@@ -9,8 +9,10 @@ export interface RawSample {
   quality: Quality;
   reason?: QualityReason;
   detail?: string;
-  /** Source timestamp (ms since epoch): when the device answered. */
+  /** Source timestamp (ms since epoch): when the device answered, or the source timestamp the device reported (OPC UA). */
   timestampMs: number;
+  /** OPC UA: the server's timestamp of the value, when it sent one. */
+  serverTimestampMs?: number;
 }
 
 /** A typed engineering value — the unit of "All to Bit". */
@@ -22,6 +24,8 @@ export interface Reading extends QualityInfo {
   unit: string;
   /** Source timestamp, ms since epoch. */
   timestampMs: number;
+  /** OPC UA: the server's timestamp, when the server sent one. */
+  serverTimestampMs?: number;
 }
 
 /** The outcome of one poll cycle of one device, handed from the scheduler to the pipeline. */

@@ -32,7 +32,7 @@ import net from 'node:net';
 import ModbusSerial from 'modbus-serial';
 import type { Clock, TimerHandle } from '../../agent/core/clock.js';
 import type { DeviceSpec, ModbusTcpConnection } from '../../agent/core/device.js';
-import type { Driver, DriverContext, DriverErrorKind, DriverStats, ReadPlan } from '../../agent/core/driver.js';
+import { zeroErrorCounts, type Driver, type DriverContext, type DriverErrorKind, type DriverStats, type ReadPlan } from '../../agent/core/driver.js';
 import type { Logger } from '../../agent/core/logger.js';
 import type { QualityReason } from '../../agent/core/quality.js';
 import type { RawSample } from '../../agent/core/reading.js';
@@ -128,7 +128,7 @@ export class ModbusTcpDriver implements Driver {
   private readChain: Promise<unknown> = Promise.resolve();
 
   private requestTotal = 0;
-  private readonly errorCounts: Record<DriverErrorKind, number> = { timeout: 0, exception: 0, comm: 0, decode: 0 };
+  private readonly errorCounts: Record<DriverErrorKind, number> = zeroErrorCounts();
   private lastLatencyMs: number | null = null;
   private lastError: string | null = null;
 

@@ -1,4 +1,4 @@
-import type { Driver, DriverStats, ReadPlan } from '../../agent/core/driver.js';
+import { zeroErrorCounts, type Driver, type DriverStats, type ReadPlan } from '../../agent/core/driver.js';
 import type { RawSample } from '../../agent/core/reading.js';
 import type { Tag } from '../../agent/core/tag.js';
 
@@ -17,7 +17,7 @@ export class ScriptedDriver implements Driver {
   /** Resolve a read only when the test says so. */
   holdReads = false;
   private held: Array<() => void> = [];
-  private readonly statsValue: DriverStats = { connected: false, requests: 0, errors: { timeout: 0, exception: 0, comm: 0, decode: 0 }, lastLatencyMs: null, lastError: null };
+  private readonly statsValue: DriverStats = { connected: false, requests: 0, errors: zeroErrorCounts(), lastLatencyMs: null, lastError: null };
 
   constructor(private readonly now: () => number) {}
 
