@@ -37,8 +37,10 @@ import type { Logger } from '../../agent/core/logger.js';
 import type { QualityReason } from '../../agent/core/quality.js';
 import type { RawSample } from '../../agent/core/reading.js';
 import { modbusAddressOf, type Tag } from '../../agent/core/tag.js';
-import { decodeBit, decodeRegisters, registerCount, type DecodeResult } from './codec.js';
-import { planRequests, type ModbusReadRequest, type PlannedItem } from './planner.js';
+import { planRequests, type ModbusReadRequest } from './planner.js';
+import { decodeAnswer, describeRequest, exceptionFailure, fillBad, ModbusReadPlan, readPlan, type RequestFailure } from './request-reader.js';
+
+export { describeRequest, ModbusReadPlan, splitRequest } from './request-reader.js';
 
 // modbus-serial is CommonJS with `module.exports.default = module.exports`; its d.ts declares
 // `export default ModbusRTU`, which NodeNext types as the module object. `.default` is right for both.
@@ -51,58 +53,6 @@ export interface ModbusTcpDriverOptions {
   /** TCP connect timeout (default: the device's timeoutMs). */
   connectTimeoutMs?: number;
 }
-
-/**
- * The plan this driver builds; `read` accepts only plans it built itself. Its requests can be
- * refined by `read` (see "Holes" in the file comment), so `requestCount` reflects the current split.
- */
-export class ModbusReadPlan implements ReadPlan {
-  readonly tagCount: number;
-  private current: readonly ModbusReadRequest[];
-  constructor(
-    readonly owner: ModbusTcpDriver,
-    requests: readonly ModbusReadRequest[],
-    tagCount: number,
-  ) {
-    this.current = requests;
-    this.tagCount = tagCount;
-  }
-  get requests(): readonly ModbusReadRequest[] {
-    return this.current;
-  }
-  get requestCount(): number {
-    return this.current.length;
-  }
-  /** @internal Only the owning driver refines its plans. */
-  refine(requests: readonly ModbusReadRequest[]): void {
-    this.current = requests;
-  }
-}
-
-const EXCEPTION_NAMES: Readonly<Record<number, string>> = {
-  1: 'illegal function',
-  2: 'illegal data address',
-  3: 'illegal data value',
-  4: 'server device failure',
-  5: 'acknowledge',
-  6: 'server device busy',
-  8: 'memory parity error',
-  10: 'gateway path unavailable',
-  11: 'gateway target device failed to respond',
-};
-
-/** A failed request, classified. */
-interface RequestFailure {
-  kind: DriverErrorKind;
-  reason: QualityReason;
-  detail: string;
-  /** The connection is gone: later requests of this read are not attempted. */
-  connectionLost: boolean;
-  exceptionCode?: number;
-}
-
-const ILLEGAL_DATA_ADDRESS = 2;
-const ILLEGAL_DATA_VALUE = 3;
 
 class ConnectionLostError extends Error {
   override name = 'ConnectionLostError';
@@ -264,33 +214,20 @@ export class ModbusTcpDriver implements Driver {
     return run;
   }
 
-  private async readNow(plan: ModbusReadPlan): Promise<RawSample[]> {
-    const samples = new Array<RawSample>(plan.tagCount);
-    const refined: ModbusReadRequest[] = [];
-    for (const request of plan.requests) refined.push(...(await this.readAdaptive(request, samples)));
-    if (refined.length !== plan.requestCount) plan.refine(refined);
-    return samples;
+  private readNow(plan: ModbusReadPlan): Promise<RawSample[]> {
+    return readPlan(plan, (request, samples) => this.readStep(request, samples), (request, parts, exception) =>
+      this.logger.info({ request: describeRequest(request), parts, exception }, 'merged read refused: splitting it'),
+    );
   }
 
-  /** Reads `request` into `samples`; returns the request(s) that should replace it in the plan. */
-  private async readAdaptive(request: ModbusReadRequest, samples: RawSample[]): Promise<ModbusReadRequest[]> {
+  private async readStep(request: ModbusReadRequest, samples: RawSample[]): Promise<RequestFailure | null> {
     if (!this.isConnected) {
       const reason: QualityReason = this.everConnected ? 'comm-lost' : 'not-connected';
       const detail = this.everConnected ? (this.lastError ?? `not connected to ${this.endpoint}`) : `not yet connected to ${this.endpoint}`;
-      this.fillBad(samples, request, reason, detail, this.clock.now());
-      return [request];
+      fillBad(samples, request, reason, detail, this.clock.now());
+      return null;
     }
-    const failure = await this.readOne(request, samples);
-    // Exception 2 in a merged read: a hole the device does not map. Exception 3: many devices
-    // answer a request longer than they accept with "illegal data value". Either way, read the
-    // request in smaller pieces so only the tags that truly fail stay bad.
-    if (failure?.exceptionCode !== ILLEGAL_DATA_ADDRESS && failure?.exceptionCode !== ILLEGAL_DATA_VALUE) return [request];
-    const parts = splitRequest(request);
-    if (parts.length < 2) return [request];
-    this.logger.info({ request: describeRequest(request), parts: parts.length, exception: failure.exceptionCode }, 'merged read refused: splitting it');
-    const replacement: ModbusReadRequest[] = [];
-    for (const part of parts) replacement.push(...(await this.readAdaptive(part, samples)));
-    return replacement;
+    return this.readOne(request, samples);
   }
 
   /** Sends one request and fills its tags' samples; returns the failure, if any. */
@@ -304,7 +241,7 @@ export class ModbusTcpDriver implements Driver {
       const failure = this.classify(err, request);
       this.errorCounts[failure.kind]++;
       this.lastError = failure.detail;
-      this.fillBad(samples, request, failure.reason, failure.detail, this.clock.now());
+      fillBad(samples, request, failure.reason, failure.detail, this.clock.now());
       if (failure.kind === 'timeout') {
         this.consecutiveTimeouts++;
         if (this.consecutiveTimeouts >= this.maxConsecutiveTimeouts) {
@@ -319,24 +256,10 @@ export class ModbusTcpDriver implements Driver {
     const timestampMs = this.clock.now();
     this.lastLatencyMs = this.clock.monotonicMs() - startedMs;
     this.consecutiveTimeouts = 0;
-    const data = answer.data;
-    for (const item of request.items) {
-      let result: DecodeResult;
-      if (!Array.isArray(data)) {
-        result = { ok: false, error: 'answer carries no data array' };
-      } else if (request.functionCode <= 2) {
-        result = data.length >= request.count ? decodeBit(item.source, data as boolean[], item.offset) : short(data.length, request.count);
-      } else {
-        result = data.length === request.count ? decodeRegisters(item.source, data as number[], item.offset) : short(data.length, request.count);
-      }
-      if (result.ok) {
-        samples[item.tagIndex] = { tagIndex: item.tagIndex, value: result.value, quality: 'good', timestampMs };
-      } else {
-        this.errorCounts.decode++;
-        const detail = `${result.error} (${describeRequest(request)}, offset ${item.offset})`;
-        this.lastError = detail;
-        samples[item.tagIndex] = { tagIndex: item.tagIndex, quality: 'bad', reason: 'decode-error', detail, timestampMs };
-      }
+    const decoded = decodeAnswer(request, answer.data, samples, timestampMs);
+    if (decoded.decodeErrors > 0) {
+      this.errorCounts.decode += decoded.decodeErrors;
+      this.lastError = decoded.lastError;
     }
     return null;
   }
@@ -364,16 +287,7 @@ export class ModbusTcpDriver implements Driver {
   private classify(err: unknown, request: ModbusReadRequest): RequestFailure {
     const e = (err ?? {}) as { name?: string; message?: string; modbusCode?: unknown; code?: unknown; errno?: unknown };
     const what = describeRequest(request);
-    if (typeof e.modbusCode === 'number') {
-      const name = EXCEPTION_NAMES[e.modbusCode] ?? 'unknown exception';
-      return {
-        kind: 'exception',
-        reason: 'exception',
-        detail: `exception ${e.modbusCode} (${name}) ${what}`,
-        connectionLost: false,
-        exceptionCode: e.modbusCode,
-      };
-    }
+    if (typeof e.modbusCode === 'number') return exceptionFailure(e.modbusCode, request);
     if (e.name === 'TransactionTimedOutError' || e.message === 'Timed out') {
       return { kind: 'timeout', reason: 'timeout', detail: `no answer within ${this.device.timeoutMs} ms ${what}`, connectionLost: false };
     }
@@ -387,12 +301,6 @@ export class ModbusTcpDriver implements Driver {
     }
     // CRC, length or unit/function mismatch: the answer could not be understood.
     return { kind: 'decode', reason: 'decode-error', detail: `malformed answer ${what}: ${e.message ?? String(err)}`, connectionLost: false };
-  }
-
-  private fillBad(samples: RawSample[], request: ModbusReadRequest, reason: QualityReason, detail: string, timestampMs: number): void {
-    for (const item of request.items) {
-      samples[item.tagIndex] = { tagIndex: item.tagIndex, quality: 'bad', reason, detail, timestampMs };
-    }
   }
 
   async close(): Promise<void> {
@@ -414,34 +322,4 @@ export class ModbusTcpDriver implements Driver {
       lastError: this.lastError,
     };
   }
-}
-
-/**
- * Splits a request that hit an unmapped address: into gapless runs if it reads unused registers,
- * else into one request per distinct tag span (overlapping tags with the same span stay together).
- */
-export function splitRequest(request: ModbusReadRequest): ModbusReadRequest[] {
-  const tags = request.items.map((item) => ({ index: item.tagIndex, source: item.source }));
-  const runs = planRequests(tags, { unitId: request.unitId, maxGapRegisters: 0, maxGapBits: 0 });
-  if (runs.length > 1) return runs;
-  const bySpan = new Map<string, PlannedItem[]>();
-  for (const item of request.items) {
-    const end = request.functionCode <= 2 ? 1 : registerCount(item.source.type, item.source.length);
-    const key = `${item.offset}+${end}`;
-    bySpan.set(key, [...(bySpan.get(key) ?? []), item]);
-  }
-  return [...bySpan.values()].map((items) => {
-    const start = request.address + items[0].offset;
-    const count = request.functionCode <= 2 ? 1 : registerCount(items[0].source.type, items[0].source.length);
-    return { ...request, address: start, count, items: items.map((item) => ({ ...item, offset: 0 })) };
-  });
-}
-
-function short(got: number, expected: number): DecodeResult {
-  return { ok: false, error: `answer has ${got} values, expected ${expected}` };
-}
-
-/** "reading holding 100..109 (unit 1)" */
-export function describeRequest(request: ModbusReadRequest): string {
-  return `reading ${request.area} ${request.address}..${request.address + request.count - 1} (unit ${request.unitId})`;
 }
