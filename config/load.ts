@@ -341,7 +341,8 @@ function resolveDevice(device: DeviceConfig, at: string, context: DeviceContext)
     profile: device.profile,
     connection,
     pollIntervalMs: device.pollIntervalMs ?? d.pollIntervalMs,
-    timeoutMs: device.timeoutMs ?? d.timeoutMs,
+    // On a shared line the bus's timeout is the default: the technician sets it once per line.
+    timeoutMs: device.timeoutMs ?? (connection.protocol === 'modbus-rtu' ? connection.bus.timeoutMs : d.timeoutMs),
     maxGapRegisters: device.maxGapRegisters ?? d.maxGapRegisters,
     maxGapBits: device.maxGapBits ?? d.maxGapBits,
     maxRegistersPerRequest,

@@ -7,3 +7,5 @@ export * from './device.js';
 export * from './driver.js';
 export * from './outbox.js';
 export * from './publisher.js';
+export * from './bus.js';
+export * from './backoff.js';
