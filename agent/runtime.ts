@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/load.js';
 import { modbusTcpDescriptor } from '../drivers/modbus/index.js';
+import { createModbusRtuDescriptor } from '../drivers/modbus/rtu/index.js';
 import { openSqliteOutbox } from './buffer/sqlite-outbox.js';
 import type { Clock } from './core/clock.js';
 import type { Driver, DriverDescriptor } from './core/driver.js';
@@ -31,11 +32,16 @@ function readPem(path: string, at: string): string {
   }
 }
 
-/** The driver registry: one explicit array, no import side effects. */
-export const DRIVERS: readonly DriverDescriptor[] = [modbusTcpDescriptor];
+/**
+ * The driver registry: one explicit array, no import side effects. Fresh per agent: a descriptor
+ * may own shared resources (the RTU descriptor owns one line per bus).
+ */
+export function createDriverRegistry(): DriverDescriptor[] {
+  return [modbusTcpDescriptor, createModbusRtuDescriptor()];
+}
 
 /** Protocol requests one poll of every device takes, as the drivers plan them (nothing is opened). */
-export function requestsPerCycle(config: ResolvedConfig, drivers: readonly DriverDescriptor[] = DRIVERS): number {
+export function requestsPerCycle(config: ResolvedConfig, drivers: readonly DriverDescriptor[] = createDriverRegistry()): number {
   let total = 0;
   for (const device of config.devices) {
     const descriptor = drivers.find((d) => d.kind === device.connection.protocol);
@@ -65,7 +71,8 @@ export interface RunningAgent {
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { config, logger, version } = options;
   const clock = options.clock ?? systemClock;
-  const registry = new Map((options.drivers ?? DRIVERS).map((d) => [d.kind, d]));
+  const descriptors = options.drivers ?? createDriverRegistry();
+  const registry = new Map(descriptors.map((d) => [d.kind, d]));
   const topics: Topics = createTopics(config.gateway.id, config.mqtt.topicPrefix);
 
   // Everything that can be refused by bad input is checked before the buffer is opened.
@@ -165,6 +172,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     const f = forwarder.stats();
     state.setForwarder({ published: f.acked, failures: f.failures, inFlight: f.inFlight, backlog: f.backlogRemaining, lane: f.lane, lastError: f.lastError });
     state.setIngest(ingest.appendHealth());
+    state.setBuses(descriptors.flatMap((d) => d.buses?.() ?? []));
   };
   const stateTicker = new Ticker(clock, 1000, refreshGatewayState, (err) => logger.error({ err: (err as Error).message }, 'refreshing the live state failed'));
 

@@ -1,3 +1,4 @@
+import type { BusHealth } from './bus.js';
 import type { Clock } from './clock.js';
 import type { DeviceSpec } from './device.js';
 import type { Logger } from './logger.js';
@@ -68,6 +69,8 @@ export interface DriverDescriptor {
   /** Matches `DeviceSpec.connection.protocol`. */
   kind: string;
   create(device: DeviceSpec, context: DriverContext): Driver;
+  /** Health of the shared lines (RTU buses) this descriptor's drivers use, if any. */
+  buses?(): BusHealth[];
 }
 
 /** Every error kind at zero: the start of a driver's counters. */

@@ -85,6 +85,8 @@ export interface DataRecordReading {
   detail?: string;
   /** Source timestamp, ms since epoch. */
   timestampMs: number;
+  /** OPC UA: the server's timestamp, ms since epoch. */
+  serverTimestampMs?: number;
 }
 
 /**

@@ -72,6 +72,7 @@ export class CycleIngest {
           const stored: DataRecordReading = { tag: r.tag, value: r.value, unit: r.unit, quality: r.quality, timestampMs: r.timestampMs };
           if (r.reason !== undefined) stored.reason = r.reason;
           if (r.detail !== undefined) stored.detail = r.detail;
+          if (r.serverTimestampMs !== undefined) stored.serverTimestampMs = r.serverTimestampMs;
           return stored;
         }),
       };

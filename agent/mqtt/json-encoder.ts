@@ -15,9 +15,11 @@ export function dataRecord(body: DataRecordBody, createdMs: number): OutboxRecor
 }
 
 /** A published reading: the stored one with its sequence number, and the timestamp as ISO 8601. */
-export interface DataPayloadReading extends Omit<DataRecordReading, 'timestampMs'> {
+export interface DataPayloadReading extends Omit<DataRecordReading, 'timestampMs' | 'serverTimestampMs'> {
   seq: number;
   ts: string;
+  /** OPC UA: the server's timestamp of the value. */
+  serverTs?: string;
 }
 
 /** What is published on `{prefix}/{gateway}/devices/{device}/data` (schema: docs/mqtt-payload.schema.json). */
@@ -117,6 +119,7 @@ export function encodeDataPayload(record: StoredRecord, gatewayId: string, outbo
         ...(reading.detail !== undefined ? { detail: reading.detail } : {}),
         ts: iso(reading.timestampMs, `${where} tag "${reading.tag}"`),
       };
+      if (reading.serverTimestampMs !== undefined) out.serverTs = iso(reading.serverTimestampMs, `${where} tag "${reading.tag}" server timestamp`);
       return out;
     }),
   };

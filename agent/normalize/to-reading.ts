@@ -8,6 +8,11 @@ import type { EngineeringValue, RawValue, Tag } from '../core/tag.js';
  * Hot path (once per tag per poll): every reading is built with one object shape.
  */
 export function toReading(deviceId: string, tag: Tag, sample: RawSample): Reading {
+  const r = toReadingOnly(deviceId, tag, sample);
+  return sample.serverTimestampMs === undefined ? r : withServerTimestamp(r, sample);
+}
+
+function toReadingOnly(deviceId: string, tag: Tag, sample: RawSample): Reading {
   if (sample.quality === 'bad' || sample.value === undefined) {
     return reading(deviceId, tag, sample.timestampMs, null, 'bad', sample.reason ?? 'decode-error', sample.detail);
   }
@@ -34,6 +39,12 @@ function reading(
   const r: Reading = { device, tag: tag.name, value, unit: tag.unit, quality, timestampMs };
   if (reason !== undefined) r.reason = reason;
   if (detail !== undefined) r.detail = detail;
+  return r;
+}
+
+/** OPC UA samples carry the server's timestamp too; it travels with the reading. */
+function withServerTimestamp(r: Reading, sample: RawSample): Reading {
+  if (sample.serverTimestampMs !== undefined) r.serverTimestampMs = sample.serverTimestampMs;
   return r;
 }
 

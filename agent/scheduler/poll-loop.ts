@@ -49,6 +49,8 @@ export class PollLoop {
   private everConnected = false;
   /** Set when this cycle started (or became) connected, so a drop during the read is noticed once. */
   private connectedThisCycle = false;
+  /** The driver announced new values while a cycle was running: run another one right after it. */
+  private pushPending = false;
   private readonly health: PollLoopHealth = idlePollHealth();
 
   constructor(options: PollLoopOptions) {
@@ -60,6 +62,7 @@ export class PollLoop {
     this.random = options.random ?? Math.random;
     this.phaseMs = Math.max(0, Math.min(options.phaseMs ?? 0, this.device.pollIntervalMs - 1));
     this.plan = this.driver.plan(this.device.tags);
+    this.driver.onData?.(() => this.onDriverData());
   }
 
   get readPlan(): ReadPlan {
@@ -92,13 +95,41 @@ export class PollLoop {
     if (!this.running) return;
     this.timer = this.clock.setTimeout(() => {
       this.timer = null;
-      this.inFlight = this.cycle().finally(() => {
-        this.inFlight = null;
-      });
+      this.launch(true);
     }, delayMs);
   }
 
-  private async cycle(): Promise<void> {
+  /**
+   * Runs a cycle: `grid` ones on the fixed-rate grid, the others because the driver announced new
+   * values (onData). A data cycle does not move the grid; when the grid slot falls due meanwhile,
+   * the grid cycle runs next.
+   */
+  private launch(grid: boolean): void {
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
+    this.timer = null;
+    this.inFlight = this.cycle(grid).finally(() => {
+      this.inFlight = null;
+      if (this.pushPending && this.running) {
+        this.pushPending = false;
+        this.launch(this.clock.monotonicMs() >= this.slotDueMono());
+      }
+    });
+  }
+
+  private onDriverData(): void {
+    if (!this.running) return;
+    if (this.inFlight) {
+      this.pushPending = true;
+      return;
+    }
+    this.launch(false);
+  }
+
+  private slotDueMono(): number {
+    return this.gridStartMs + this.slot * this.device.pollIntervalMs;
+  }
+
+  private async cycle(grid = true): Promise<void> {
     const startMono = this.clock.monotonicMs();
     const cycleMs = this.clock.now();
     let samples: RawSample[];
@@ -124,7 +155,8 @@ export class PollLoop {
     } catch (err) {
       this.logger.error({ err, device: this.device.id }, 'pipeline rejected a poll cycle');
     }
-    this.scheduleNextSlot();
+    if (grid) this.scheduleNextSlot();
+    else this.schedule(Math.max(0, this.slotDueMono() - this.clock.monotonicMs()));
   }
 
   private scheduleNextSlot(): void {

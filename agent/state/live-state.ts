@@ -1,3 +1,4 @@
+import type { BusHealth } from '../core/bus.js';
 import { describeConnection, idlePollHealth, type DevicePollHealth, type DeviceSpec } from '../core/device.js';
 import type { DriverStats } from '../core/driver.js';
 import type { OutboxStats } from '../core/outbox.js';
@@ -8,6 +9,12 @@ export type DeviceHealth = DevicePollHealth;
 
 export interface TagView extends Reading {
   description: string;
+  /**
+   * When the gateway last received this tag's value (ms since epoch). Staleness is judged on it,
+   * not on the source timestamp: an OPC UA value that has not changed keeps its old source
+   * timestamp while the subscription confirms it every cycle.
+   */
+  receivedMs: number;
 }
 
 export interface DeviceView {
@@ -54,6 +61,8 @@ export interface GatewayView {
   buffer: OutboxStats | null;
   forwarder: ForwarderView | null;
   ingest: IngestView | null;
+  /** Shared RTU lines (serial ports, RTU-over-TCP converters). */
+  buses: BusHealth[];
   devices: DeviceView[];
 }
 
@@ -69,6 +78,7 @@ export class LiveState {
   private buffer: OutboxStats | null = null;
   private forwarder: ForwarderView | null = null;
   private ingest: IngestView | null = null;
+  private buses: BusHealth[] = [];
   private readingsIn = 0;
   private readingsReported = 0;
   private ready = false;
@@ -99,6 +109,7 @@ export class LiveState {
         quality: 'bad',
         reason: 'not-connected',
         timestampMs: this.gateway.startedMs,
+        receivedMs: this.gateway.startedMs,
       })),
     });
     this.tagIndex.set(device.id, new Map(device.tags.map((t, i) => [t.name, i])));
@@ -109,6 +120,7 @@ export class LiveState {
     const device = this.devices.get(deviceId);
     const index = this.tagIndex.get(deviceId);
     if (!device || !index) return;
+    const receivedMs = this.now();
     for (const r of readings) {
       const i = index.get(r.tag);
       if (i === undefined) continue;
@@ -117,6 +129,8 @@ export class LiveState {
       view.value = r.value;
       view.quality = r.quality;
       view.timestampMs = r.timestampMs;
+      view.receivedMs = receivedMs;
+      if (r.serverTimestampMs !== undefined) view.serverTimestampMs = r.serverTimestampMs;
       view.reason = r.reason;
       view.detail = r.detail;
     }
@@ -148,6 +162,10 @@ export class LiveState {
     this.ingest = view;
   }
 
+  setBuses(buses: BusHealth[]): void {
+    this.buses = buses;
+  }
+
   setReady(ready: boolean): void {
     this.ready = ready;
   }
@@ -173,15 +191,16 @@ export class LiveState {
       buffer: this.buffer,
       forwarder: this.forwarder,
       ingest: this.ingest,
+      buses: this.buses,
       devices: [...this.devices.values()],
     });
     for (const device of view.devices) {
       const staleAfterMs = 3 * device.pollIntervalMs + 2 * (this.timeouts.get(device.id) ?? 0);
       for (const tag of device.tags) {
-        if (tag.quality !== 'bad' && nowMs - tag.timestampMs > staleAfterMs) {
+        if (tag.quality !== 'bad' && nowMs - tag.receivedMs > staleAfterMs) {
           tag.quality = 'uncertain';
           tag.reason = 'stale';
-          tag.detail = `no fresh value for ${Math.round((nowMs - tag.timestampMs) / 1000)} s`;
+          tag.detail = `no fresh value for ${Math.round((nowMs - tag.receivedMs) / 1000)} s`;
         }
       }
     }

@@ -42,6 +42,17 @@ export class ScriptedDriver implements Driver {
     return Array.from({ length: plan.tagCount }, (_, tagIndex) => ({ tagIndex, value: this.reads, quality: 'good' as const, timestampMs: this.now() }));
   }
 
+  private dataListener: (() => void) | null = null;
+
+  onData(listener: () => void): void {
+    this.dataListener = listener;
+  }
+
+  /** Behave like a subscription that just delivered values. */
+  announceData(): void {
+    this.dataListener?.();
+  }
+
   releaseReads(): void {
     const held = this.held;
     this.held = [];

@@ -143,3 +143,71 @@ describe('PollLoop', () => {
     expect(clock.pendingTimers()).toBe(0);
   });
 });
+
+describe('PollLoop with a driver that announces data (subscriptions)', () => {
+  it('runs a cycle as soon as the driver announces data, without moving the grid', async () => {
+    const { clock, driver, cycles, loop } = setup();
+    const t0 = clock.now();
+    loop.start();
+    await clock.advance(0);
+    await clock.advance(300);
+    driver.announceData();
+    await clock.advance(0);
+    await clock.advance(1700);
+    expect(cycles.map((c) => c.cycleMs - t0)).toEqual([0, 300, 1000, 2000]);
+    await loop.stop();
+  });
+
+  it('coalesces announcements during a running cycle into one cycle right after it', async () => {
+    const { clock, driver, cycles, loop } = setup();
+    const t0 = clock.now();
+    driver.holdReads = true;
+    loop.start();
+    await clock.advance(0);
+    await clock.advance(100);
+    driver.announceData();
+    driver.announceData();
+    driver.announceData();
+    driver.holdReads = false;
+    driver.releaseReads();
+    await clock.advance(0);
+    await clock.advance(0);
+    expect(cycles.map((c) => c.cycleMs - t0)).toEqual([0, 100]);
+    await clock.advance(900);
+    expect(cycles.map((c) => c.cycleMs - t0)).toEqual([0, 100, 1000]);
+    expect(loop.snapshot().overruns).toBe(0);
+    await loop.stop();
+  });
+
+  it('runs the grid cycle when its slot fell due during an announced one', async () => {
+    const { clock, driver, cycles, loop } = setup();
+    const t0 = clock.now();
+    loop.start();
+    await clock.advance(0);
+    await clock.advance(900);
+    driver.holdReads = true;
+    driver.announceData();
+    await clock.advance(0);
+    // The announced cycle is still reading when the slot at 1000 falls due; another announcement waits too.
+    await clock.advance(200);
+    driver.announceData();
+    driver.holdReads = false;
+    driver.releaseReads();
+    await clock.advance(0);
+    await clock.advance(0);
+    expect(cycles.map((c) => c.cycleMs - t0)).toEqual([0, 900, 1100]);
+    await clock.advance(900);
+    expect(cycles.map((c) => c.cycleMs - t0)).toEqual([0, 900, 1100, 2000]);
+    await loop.stop();
+  });
+
+  it('ignores announcements once stopped', async () => {
+    const { clock, driver, cycles, loop } = setup();
+    loop.start();
+    await clock.advance(0);
+    await loop.stop();
+    driver.announceData();
+    await clock.advance(5000);
+    expect(cycles).toHaveLength(1);
+  });
+});
