@@ -20,6 +20,7 @@
  * Timers: only those of a transaction in flight (its timeout, the gap after it) and of an open in
  * progress; nothing runs while the line is idle.
  */
+import { statSync } from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import { backoffDelayMs } from '../../../agent/core/backoff.js';
@@ -46,8 +47,19 @@ export type RtuOutcome =
   | { ok: false; kind: 'timeout' | 'comm'; detail: string }
   | { ok: false; kind: 'frame'; frame: FrameErrorKind; detail: string };
 
-/** Opens the byte stream of a line; replaceable in tests of the line discipline. */
-export type OpenTransport = (spec: RtuBusSpec, timeoutMs: number, clock: Clock) => Promise<Duplex>;
+/** An open line: its byte stream, and a check that the port is still the one that was opened. */
+export interface RtuTransport {
+  stream: Duplex;
+  /**
+   * False when the port has vanished (a USB adapter unplugged: the path is gone or names another
+   * device). serialport does not always notice by itself — on a vanished pty it can keep reading
+   * nothing without an event — so the line asks after every timeout.
+   */
+  isPresent(): boolean;
+}
+
+/** Opens a line; replaceable in tests of the line discipline. */
+export type OpenTransport = (spec: RtuBusSpec, timeoutMs: number, clock: Clock) => Promise<RtuTransport>;
 
 interface Pending {
   tx: RtuTransaction;
@@ -76,6 +88,7 @@ const LATENCY_EWMA_WEIGHT = 0.1;
 
 export class RtuLine {
   private stream: Duplex | null = null;
+  private transport: RtuTransport | null = null;
   private opening: Promise<void> | null = null;
   private readonly users = new Set<string>();
   private readonly queues = new Map<string, Pending[]>();
@@ -131,9 +144,9 @@ export class RtuLine {
   }
 
   private async openNow(): Promise<void> {
-    let stream: Duplex;
+    let transport: RtuTransport;
     try {
-      stream = await this.openTransport(this.spec, Math.max(1000, this.spec.timeoutMs), this.clock);
+      transport = await this.openTransport(this.spec, Math.max(1000, this.spec.timeoutMs), this.clock);
     } catch (err) {
       this.openFailures++;
       this.backoffMs = backoffDelayMs(this.openFailures, this.spec.backoffInitialMs, this.spec.backoffMaxMs, this.random);
@@ -142,15 +155,18 @@ export class RtuLine {
       if (this.openFailures === 1) this.logger.warn({ bus: this.spec.id, retryInMs: this.backoffMs, err: (err as Error).message }, 'bus cannot be opened');
       throw new Error(`bus ${this.spec.id}: ${this.lastError}`, { cause: err });
     }
+    const stream = transport.stream;
     if (this.users.size === 0) {
       // Every device released the line while it was opening.
       stream.destroy();
       return;
     }
     stream.on('data', (chunk: Buffer) => this.onData(chunk));
-    stream.on('error', (err) => this.logger.debug({ bus: this.spec.id, err }, 'bus stream error'));
-    stream.on('close', () => this.onClosed(stream));
+    // A write to a vanished port fails with EIO; a socket error precedes its close. Either way the line is gone.
+    stream.on('error', (err) => this.onLost(stream, `${describeBus(this.spec)} failed: ${err.message}`));
+    stream.on('close', () => this.onLost(stream, `${describeBus(this.spec)} closed`));
     this.stream = stream;
+    this.transport = transport;
     this.openedMono = this.clock.monotonicMs();
     this.busyMs = 0;
     if (this.openFailures > 0) this.logger.info({ bus: this.spec.id }, 'bus reopened');
@@ -288,6 +304,11 @@ export class RtuLine {
       return;
     }
     this.lastTimedOutUnit = tx.unitId;
+    if (this.transport && !this.transport.isPresent()) {
+      const stream = this.stream!;
+      this.onLost(stream, `${describeBus(this.spec)} vanished`);
+      return;
+    }
     this.finish(active, { ok: false, kind: 'timeout', detail: `no answer within ${tx.timeoutMs} ms` });
   }
 
@@ -321,11 +342,11 @@ export class RtuLine {
     active.pending.resolve(outcome);
   }
 
-  private onClosed(stream: Duplex): void {
+  private onLost(stream: Duplex, why: string): void {
     if (stream !== this.stream) return;
     this.errors.comm++;
-    this.shutDown(`bus ${this.spec.id}: ${describeBus(this.spec)} closed`);
-    this.logger.warn({ bus: this.spec.id }, 'bus lost');
+    this.shutDown(`bus ${this.spec.id}: ${why}`);
+    this.logger.warn({ bus: this.spec.id, why }, 'bus lost');
     // The next open is paced like a failed one: a vanished port rarely returns at once.
     this.openFailures = 0;
     this.backoffMs = backoffDelayMs(1, this.spec.backoffInitialMs, this.spec.backoffMaxMs, this.random);
@@ -336,6 +357,7 @@ export class RtuLine {
   private shutDown(why: string): void {
     const stream = this.stream;
     this.stream = null;
+    this.transport = null;
     if (this.gapTimer) this.clock.clearTimeout(this.gapTimer);
     this.gapTimer = null;
     this.lastError = why;
@@ -353,12 +375,26 @@ export class RtuLine {
 
 /** Opens a serial port (serialport, loaded only when a config has a serial bus) or a TCP connection to a converter. */
 export const openRtuTransport: OpenTransport = async (spec, timeoutMs, clock) => {
-  if (spec.transport === 'tcp') return connectTcp(spec.host, spec.port, timeoutMs, clock);
+  if (spec.transport === 'tcp') {
+    const socket = await connectTcp(spec.host, spec.port, timeoutMs, clock);
+    return { stream: socket, isPresent: () => !socket.destroyed };
+  }
   const { SerialPort } = await import('serialport');
   const port = new SerialPort({ path: spec.path, baudRate: spec.baudRate, dataBits: spec.dataBits, parity: spec.parity, stopBits: spec.stopBits, autoOpen: false });
   await new Promise<void>((resolve, reject) => port.open((err) => (err ? reject(err) : resolve())));
-  return port;
+  const opened = deviceIdentity(spec.path);
+  return { stream: port, isPresent: () => opened !== null && deviceIdentity(spec.path) === opened };
 };
+
+/** The device a path names now (following links), or null when it is gone. */
+function deviceIdentity(path: string): string | null {
+  try {
+    const s = statSync(path);
+    return `${s.dev}:${s.ino}:${s.rdev}`;
+  } catch {
+    return null;
+  }
+}
 
 function connectTcp(host: string, port: number, timeoutMs: number, clock: Clock): Promise<net.Socket> {
   return new Promise<net.Socket>((resolve, reject) => {
