@@ -1,4 +1,5 @@
 /** The bench's printed report: markdown tables (readable in a terminal, pasteable into docs/benchmarks.md). */
+import type { RtuThroughputReport } from './rtu-throughput.js';
 import type { ScenarioResult } from './run.js';
 import type { Distribution } from './stats.js';
 
@@ -24,6 +25,9 @@ export interface BenchReport {
     baselinesSpread: boolean;
   };
   scenarios: ScenarioResult[];
+  /** Sections run (`--sections`): pipeline, rtu, opcua. */
+  sections?: string[];
+  rtu?: RtuThroughputReport;
 }
 
 export const TARGETS = { tagsForCpuAndRss: 10_000, cpuPercent: 25, peakRssMb: 150, pollToBrokerP99Ms: 50 } as const;
@@ -118,7 +122,8 @@ export function formatReport(report: BenchReport): string {
     (report.settings.agentNodeFlags.length ? ` — agent node flags: ${report.settings.agentNodeFlags.join(' ')}` : '') +
     (report.settings.bulkServer !== 'fast' ? ` — bulk devices served by ${report.settings.bulkServer}` : '') +
     (report.settings.statusPage ? ' — status page open (GET /api/status every second)' : '');
-  const parts = [`## allbit bench — ${report.machine.cores} × ${report.machine.cpuModel}, Node ${report.machine.node}, ${report.startedAt}${flags}`, '', main];
+  const parts = [`## allbit bench — ${report.machine.cores} × ${report.machine.cpuModel}, Node ${report.machine.node}, ${report.startedAt}${flags}`];
+  if (S.length > 0) parts.push('', main);
 
   if (S.some((s) => s.baselines)) {
     const baselineTable = table(header, [
@@ -141,6 +146,27 @@ export function formatReport(report: BenchReport): string {
     ]);
     const how = report.settings.baselinesSpread ? 'devices spread over the second like the agent' : 'all devices at the same instant';
     parts.push('', `### Raw baselines (same volume, same run, each in its own process; ${how})`, '', baselineTable);
+  }
+
+  if (report.rtu) {
+    const r = report.rtu;
+    parts.push(
+      '',
+      `### Modbus RTU: transactions per second on one line (${r.line === 'pty' ? 'serial port on a socat pty pair' : 'RTU over TCP'}, the simulator paced to the baud rate, 8E1, ${r.windowS} s per case)`,
+      '',
+      table(
+        ['baud, registers per read', 'frame-time limit /s', 'allbit RtuLine /s', 'share of limit', 'mean latency ms', 'raw: modbus-serial /s', 'errors'],
+        r.cases.map((c) => [
+          `${c.baudRate}, ${c.registers}`,
+          num(c.limitPerSec, 1),
+          num(c.allbitPerSec, 1),
+          `${num(100 * c.allbitOfLimit)} %`,
+          c.allbitMeanLatencyMs === null ? '–' : num(c.allbitMeanLatencyMs, 1),
+          num(c.modbusSerialPerSec, 1),
+          String(c.errors),
+        ]),
+      ),
+    );
   }
 
   const checks = targetChecks(report);

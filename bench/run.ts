@@ -26,6 +26,9 @@
  *   --baselines-at-once       modbus and mqtt baselines poll/publish every device at the same
  *                             instant instead of spread over the interval like the agent
  *   --bulk-server S           fast (default: bench/fast-modbus-server.ts) or modbus-serial (ServerTCP)
+ *   --sections pipeline,rtu   which parts to run (default both); rtu: RTU transactions/s per line
+ *                             at 9600 and 115200 baud against the frame-time limit (bench/rtu-throughput.ts)
+ *   --rtu-window S            seconds per RTU case (default 4)
  *   --agent-node-flags="…"    extra node/V8 flags for the agent process, space-separated
  *                             (experiments, e.g. "--max-semi-space-size=4"); recorded in the JSON
  */
@@ -44,6 +47,7 @@ import { readProfile, runPipeline, type PipelineResult } from './pipeline.js';
 import { CpuWindow } from './proc.js';
 import { formatReport, type BenchReport } from './report.js';
 import type { SimArgs, SimDevice } from './sim-process.js';
+import { runRtuThroughput, type RtuThroughputReport } from './rtu-throughput.js';
 import { sleep } from './stats.js';
 import { Subscriber } from './subscriber.js';
 
@@ -86,12 +90,16 @@ async function main(): Promise<void> {
       'gc-trace': { type: 'boolean', default: false },
       'status-page': { type: 'boolean', default: false },
       'baselines-at-once': { type: 'boolean', default: false },
+      sections: { type: 'string', default: 'pipeline,rtu' },
+      'rtu-window': { type: 'string', default: '4' },
     },
   });
+  const sections = values.sections!.split(',').map((s) => s.trim());
+  for (const s of sections) if (!['pipeline', 'rtu'].includes(s)) throw new Error(`--sections: pipeline, rtu; got "${s}"`);
   const agentNodeFlags = [...values['agent-node-flags']!.split(/\s+/).filter(Boolean), ...(values['gc-trace'] ? ['--trace-gc-nvp'] : [])];
   const bulkServer = values['bulk-server'] as 'fast' | 'modbus-serial';
   if (bulkServer !== 'fast' && bulkServer !== 'modbus-serial') throw new Error(`--bulk-server: fast or modbus-serial, got "${String(bulkServer)}"`);
-  const tagCounts = values.tags!.split(',').map((s) => Number(s.trim()));
+  const tagCounts = sections.includes('pipeline') ? values.tags!.split(',').map((s) => Number(s.trim())) : [];
   const measureS = Number(values.measure);
   const warmupS = Number(values.warmup);
   const baselineMeasureS = Number(values['baseline-measure']);
@@ -167,6 +175,12 @@ async function main(): Promise<void> {
     await stopHelper(broker.child);
   }
 
+  let rtu: RtuThroughputReport | undefined;
+  if (sections.includes('rtu')) {
+    process.stdout.write(`\n[rtu] transactions per second on one line at 9600 and 115200 baud\n`);
+    rtu = await runRtuThroughput(Number(values['rtu-window']), (line) => process.stdout.write(`${line}\n`));
+  }
+
   const report: BenchReport = {
     startedAt: new Date(startedMs).toISOString(),
     durationS: (Date.now() - startedMs) / 1000,
@@ -174,6 +188,8 @@ async function main(): Promise<void> {
     machineBusyBeforePercent: busy,
     settings: { pollIntervalMs: POLL_INTERVAL_MS, maxSilenceMs: 0, measureS, warmupS, baselineMeasureS, plantTags, bulkTagsPerDevice: BULK_TAGS_PER_DEVICE, profiled: values.profile!, agentNodeFlags, bulkServer, statusPage: values['status-page']!, baselinesSpread: !values['baselines-at-once'] },
     scenarios,
+    sections,
+    rtu,
   };
   const out = join(resultsDir, 'latest.json');
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
