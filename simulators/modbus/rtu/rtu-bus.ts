@@ -9,9 +9,15 @@
  *
  * Fault hooks for tests: `setResponseDelayMs(unitId, ms)` (a slow device) and `garbleNext(unitId)`
  * (the next reply from that unit has one byte flipped, so the master sees a CRC error).
+ *
+ * Line pacing (option `baudRate`): a reply is written no earlier than the request, the 3.5-character
+ * turnaround and the reply itself would have taken on a real wire, counted from the request's
+ * arrival (or from the previous reply on the same link, if the master did not wait for it) — see
+ * `transactionTimeMs`. Without `baudRate` replies leave at once.
  */
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { checkLineTiming, transactionTimeMs, type LineTiming } from './line-timing.js';
 import { RtuRequestFramer } from './request-framer.js';
 import { answerRequest, type RegisterSource } from './responder.js';
 
@@ -23,6 +29,13 @@ export interface RtuBusOptions {
    * RTU silent interval. Default 100 ms.
    */
   idleResetMs?: number;
+  /**
+   * Pace replies as on a serial line of this speed (bits/s, e.g. 9600 or 115200). Absent = no
+   * pacing: replies leave as soon as they are computed.
+   */
+  baudRate?: number;
+  /** Bits per character on that line; default 11 (start, 8 data, parity or 2nd stop, stop). */
+  bitsPerChar?: number;
 }
 
 export interface RtuBusStats {
@@ -36,6 +49,11 @@ export interface RtuBusStats {
   crcErrors: number;
   /** Valid frames nobody answered: unknown unit id, broadcast, the device offline, or its image failing to read. */
   unanswered: number;
+}
+
+/** Per link: when the line is free again (performance.now() ms), for pacing. */
+interface LinkLine {
+  freeAtMs: number;
 }
 
 interface PendingDelay {
@@ -53,6 +71,7 @@ export class RtuBus {
   private readonly framers = new Set<RtuRequestFramer>();
   private crcErrorsOfClosedLinks = 0;
   private readonly idleResetMs: number;
+  private readonly line: LineTiming | undefined;
   private server: Server | undefined;
   private readonly sockets = new Set<Socket>();
   private closed = false;
@@ -64,6 +83,17 @@ export class RtuBus {
       this.units.set(unitId, source);
     }
     this.idleResetMs = options.idleResetMs ?? 100;
+    if (options.baudRate !== undefined) {
+      this.line = { baudRate: options.baudRate, bitsPerChar: options.bitsPerChar };
+      checkLineTiming(this.line, 'RTU bus');
+    } else if (options.bitsPerChar !== undefined) {
+      throw new RangeError('RTU bus: bitsPerChar needs a baudRate');
+    }
+  }
+
+  /** The line speed replies are paced to, or undefined when they are not paced. */
+  get baudRate(): number | undefined {
+    return this.line?.baudRate;
   }
 
   get unitIds(): number[] {
@@ -108,13 +138,15 @@ export class RtuBus {
     let chain = Promise.resolve();
     let idle: NodeJS.Timeout | undefined;
     let attached = true;
+    const line: LinkLine = { freeAtMs: 0 };
 
     const onData = (chunk: Buffer): void => {
+      const arrivedMs = performance.now();
       if (idle) clearTimeout(idle);
       idle = undefined;
       for (const frame of framer.push(chunk)) {
         this.counters.requests++;
-        chain = chain.then(() => this.serve(frame, stream, () => attached));
+        chain = chain.then(() => this.serve(frame, stream, () => attached, arrivedMs, line));
       }
       if (framer.pendingBytes > 0) {
         idle = setTimeout(() => framer.reset(), this.idleResetMs);
@@ -176,7 +208,7 @@ export class RtuBus {
     if (!this.units.has(unitId)) throw new Error(`RTU bus: no unit ${unitId} (units: ${this.unitIds.join(', ')})`);
   }
 
-  private async serve(frame: Buffer, stream: Duplex, isAttached: () => boolean): Promise<void> {
+  private async serve(frame: Buffer, stream: Duplex, isAttached: () => boolean, arrivedMs: number, line: LinkLine): Promise<void> {
     const unitId = frame[0];
     const unit = this.units.get(unitId);
     if (!unit || (unit.isOnline && !unit.isOnline())) {
@@ -193,11 +225,27 @@ export class RtuBus {
     }
     if (this.garble.delete(unitId)) reply[reply.length - 3] ^= 0xff;
     const delayMs = this.delays.get(unitId) ?? 0;
-    if (delayMs > 0) await this.wait(delayMs);
+    if (this.line) {
+      // the wire time counts from the arrival, or from the end of the previous reply if the line was still busy
+      const dueMs = Math.max(arrivedMs, line.freeAtMs) + transactionTimeMs(frame.length, reply.length, this.line) + delayMs;
+      line.freeAtMs = dueMs;
+      await this.waitUntil(dueMs);
+    } else if (delayMs > 0) {
+      await this.wait(delayMs);
+    }
     if (this.closed || !isAttached() || stream.destroyed || !stream.writable) return;
     this.counters.replies++;
     if (reply[1] & 0x80) this.counters.exceptions++;
     stream.write(reply);
+  }
+
+  /** Resolves at performance.now() >= dueMs (timers may fire early by a rounding; checked again) or on close. */
+  private async waitUntil(dueMs: number): Promise<void> {
+    for (;;) {
+      const remainingMs = dueMs - performance.now();
+      if (remainingMs <= 0 || this.closed) return;
+      await this.wait(Math.ceil(remainingMs));
+    }
   }
 
   private wait(ms: number): Promise<void> {
