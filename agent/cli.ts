@@ -19,8 +19,10 @@ Usage: allbit <command> [options]
 Commands:
   run --config FILE        run the agent with a config file (YAML or JSON)
   validate --config FILE   check a config file; exit 0 if good, 1 listing every problem
-  simulate                 run the plant simulator alone (Modbus TCP servers)
+  simulate                 run the plant simulator alone (Modbus TCP, Modbus RTU, OPC UA)
   demo                     simulator + embedded MQTT broker + agent + status page
+  opcua browse             print an OPC UA server's address space (NodeIds for tags)
+  opcua trust              show an OPC UA server's certificate and trust it
 
 Run \`allbit <command> --help\` for a command's options.
 `;
@@ -46,15 +48,24 @@ Options:
   -h, --help          this help
 `,
   simulate: `Usage: allbit simulate [--host HOST] [--base-port PORT] [--time-speed N] [--fault DEVICE:FAULT[:SEVERITY]]...
+                       [--rtu-serial PATH] [--rtu-baud N] [--no-opcua] [--opcua-pki DIR]
 
-Runs the plant simulator alone: a chiller, a cooling tower, a transformer and a UPS, each its own
-Modbus TCP server (ports PORT, PORT+1, PORT+2, PORT+3), driven by an AI-workload IT load.
+Runs the plant simulator alone: a chiller, a cooling tower, a transformer and a UPS driven by an
+AI-workload IT load, served over every field transport at once:
+  Modbus TCP      one server per device on PORT, PORT+1, PORT+2, PORT+3 (unit 1)
+  Modbus RTU      all four as units 1–4 on one bus: RTU over TCP on PORT+4, and on a serial
+                  device with --rtu-serial (for example one end of a socat pty pair)
+  OPC UA          opc.tcp://HOST:PORT+5/allbit/plant (None, Sign, SignAndEncrypt; anonymous)
 
 Options:
       --host HOST        interface to listen on (default 127.0.0.1)
       --base-port PORT   first port (default 15020)
       --time-speed N     simulated seconds per real second (default 1)
       --fault SPEC       inject a fault, e.g. chiller-1:condenser-fouling:0.8 (repeatable)
+      --rtu-serial PATH  also serve the RTU bus on this serial device
+      --rtu-baud N       pace RTU replies like a line of N baud (default 19200)
+      --no-opcua         no OPC UA server
+      --opcua-pki DIR    the OPC UA server's certificate folder (default ./data/simulator-pki)
   -h, --help             this help
 `,
   demo: `Usage: allbit demo [--broker-port PORT] [--status-port PORT] [--time-speed N]
@@ -69,6 +80,53 @@ Options:
       --time-speed N       simulated seconds per real second (default 1)
   -h, --help               this help
 `,
+  opcua: `Usage: allbit opcua browse|trust [options]
+
+OPC UA tools for setting up a device:
+  browse   print a server's address space as a tree: NodeIds, data types, units, values
+  trust    show a server's certificate (subject, validity, SHA-1 thumbprint) and trust it
+
+Run \`allbit opcua browse --help\` or \`allbit opcua trust --help\` for their options.
+`,
+  'opcua browse': `Usage: allbit opcua browse --endpoint URL [--security-mode M --security-policy P]
+                          [--user NAME --password-env VAR] [--pki-dir DIR] [--depth N] [--root NODEID]
+       allbit opcua browse --config FILE --device ID [--depth N] [--root NODEID]
+
+Connects like the agent does (same security, identity and certificate check) and prints the
+address space below Objects (or --root) as an indented tree: browse name, NodeId, node class, and
+for variables the data type, engineering unit and current value — NodeIds ready to use in tags.
+
+Options:
+      --endpoint URL          opc.tcp://host:port[/path]
+      --security-mode M       None | Sign | SignAndEncrypt (default None)
+      --security-policy P     None | Basic256Sha256 | Aes128_Sha256_RsaOaep | Aes256_Sha256_RsaPss
+      --user NAME             user name (default: anonymous)
+      --password-env VAR      environment variable that holds the password
+      --pki-dir DIR           client certificates and trusted servers (default ./data/pki)
+  -c, --config FILE           take endpoint, security, identity and PKI folder from a config file…
+      --device ID             …for this device
+      --depth N               levels below the root (default 6)
+      --root NODEID           start here instead of Objects (i=85), e.g. ns=2;s=Plant
+      --timeout-ms N          per request (default 10000)
+  -h, --help                  this help
+`,
+  'opcua trust': `Usage: allbit opcua trust --endpoint URL [--pki-dir DIR] [--yes | --thumbprint HEX]
+       allbit opcua trust --config FILE --device ID [--yes | --thumbprint HEX]
+
+Asks the server for its certificate (GetEndpoints, no session) and prints its subject, validity
+and SHA-1 thumbprint. With --yes, or with --thumbprint matching what the server presents, stores it
+in DIR/trusted/certs: the agent then accepts the server. Without either, it only prints.
+
+Options:
+      --endpoint URL          opc.tcp://host:port[/path]
+      --pki-dir DIR           client certificates and trusted servers (default ./data/pki)
+  -c, --config FILE           take endpoint and PKI folder from a config file…
+      --device ID             …for this device
+      --thumbprint HEX        trust only if the server presents this certificate (SHA-1, 40 hex digits)
+  -y, --yes                   trust what the server presents
+      --timeout-ms N          per request (default 10000)
+  -h, --help                  this help
+`,
 };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -81,12 +139,41 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     'base-port': { type: 'string' },
     'time-speed': { type: 'string' },
     fault: { type: 'string', multiple: true },
+    'rtu-serial': { type: 'string' },
+    'rtu-baud': { type: 'string' },
+    'no-opcua': { type: 'boolean' },
+    'opcua-pki': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
   demo: {
     'broker-port': { type: 'string' },
     'status-port': { type: 'string' },
     'time-speed': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  opcua: { help: { type: 'boolean', short: 'h' } },
+  'opcua browse': {
+    endpoint: { type: 'string' },
+    'security-mode': { type: 'string' },
+    'security-policy': { type: 'string' },
+    user: { type: 'string' },
+    'password-env': { type: 'string' },
+    'pki-dir': { type: 'string' },
+    config: { type: 'string', short: 'c' },
+    device: { type: 'string' },
+    depth: { type: 'string' },
+    root: { type: 'string' },
+    'timeout-ms': { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
+  },
+  'opcua trust': {
+    endpoint: { type: 'string' },
+    'pki-dir': { type: 'string' },
+    config: { type: 'string', short: 'c' },
+    device: { type: 'string' },
+    thumbprint: { type: 'string' },
+    yes: { type: 'boolean', short: 'y' },
+    'timeout-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
 };
@@ -105,6 +192,8 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     out.write(`${VERSION}\n`);
     return 0;
   }
+  // `allbit opcua browse …`: the subcommand is part of the command's name ("opcua browse").
+  if (command === 'opcua' && rest[0] !== undefined && !rest[0].startsWith('-')) return main([`opcua ${rest[0]}`, ...rest.slice(1)], out, err);
   const options = COMMAND_OPTIONS[command];
   if (!options) {
     err.write(`allbit: unknown command "${command}"\n\n${USAGE}`);
@@ -158,6 +247,10 @@ async function runCommand(
           basePort: intOption(values['base-port'], 15020, 'base-port'),
           timeSpeed: numberOption(values['time-speed'], 1, 'time-speed'),
           faults: (values.fault as string[] | undefined) ?? [],
+          rtuSerial: values['rtu-serial'] as string | undefined,
+          rtuBaud: numberOption(values['rtu-baud'], 19200, 'rtu-baud'),
+          opcua: !values['no-opcua'],
+          opcuaPkiDir: (values['opcua-pki'] as string | undefined) ?? 'data/simulator-pki',
         },
         out,
         err,
@@ -173,6 +266,19 @@ async function runCommand(
         out,
         err,
       );
+    case 'opcua':
+      err.write(COMMAND_HELP.opcua);
+      return 1;
+    case 'opcua browse':
+    case 'opcua trust': {
+      const { opcuaCommand, OpcUaUsageError } = await import('./opcua-command.js');
+      try {
+        return await opcuaCommand(command === 'opcua browse' ? 'browse' : 'trust', values, out, err);
+      } catch (e) {
+        if (e instanceof OpcUaUsageError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
   }
   return 1;
 }

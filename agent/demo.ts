@@ -1,14 +1,14 @@
 /**
- * `allbit demo`: the plant simulator, an embedded MQTT broker, the agent with
- * config/examples/demo.yaml and the status page, in one process. Ports that are taken are
+ * `allbit demo`: the plant simulator (Modbus TCP, Modbus RTU over TCP, OPC UA), an embedded MQTT
+ * broker, the agent with config/examples/demo.yaml and the status page, in one process. Ports that are taken are
  * replaced by the next free ones, and the banner says where everything is.
  */
 import { readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { PACKAGE_ROOT } from '../config/package-root.js';
 import { parse, stringify } from 'yaml';
 import { loadConfigText } from '../config/load.js';
-import { startPlantSimulator, type DeviceKind } from '../simulators/index.js';
+import { startOpcUaSimulator, startPlantSimulator, type DeviceKind, type OpcUaSimulator } from '../simulators/index.js';
 import { startEmbeddedBroker } from './embedded-broker.js';
 import { createLogger } from './logging.js';
 import { firstFreePort } from './net-ports.js';
@@ -33,9 +33,11 @@ export interface DemoOptions {
 
 interface DemoDevice {
   id: string;
-  profile: DeviceKind;
-  host: string;
-  port: number;
+  profile?: DeviceKind;
+  host?: string;
+  port?: number;
+  bus?: string;
+  endpoint?: string;
 }
 
 export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStream, err: NodeJS.WritableStream): Promise<number> {
@@ -44,24 +46,51 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
     mqtt: { url: string };
     status: { port: number };
     buffer: { path: string };
+    opcua: { pkiDir: string };
+    buses: { id: string; port: number; baudRate?: number }[];
     devices: DemoDevice[];
   };
+  const pick = (preferred: number): Promise<number> => (options.ephemeralPorts ? Promise.resolve(0) : firstFreePort(host, preferred, 1));
 
+  // Every device is also served as Modbus TCP; the demo polls those the config names that way.
   const ports: Partial<Record<DeviceKind, number>> = {};
-  for (const device of raw.devices) ports[device.profile] = options.ephemeralPorts ? 0 : await firstFreePort(host, device.port, 1);
-  const simulator = await startPlantSimulator({ host, ports, timeSpeed: options.timeSpeed });
+  for (const [i, kind] of (['chiller', 'cooling-tower', 'transformer', 'ups'] as const).entries()) ports[kind] = await pick(15020 + i);
+  const bus = raw.buses[0];
+  const simulator = await startPlantSimulator({ host, ports, timeSpeed: options.timeSpeed, rtu: { tcpPort: await pick(bus.port), baudRate: bus.baudRate } });
+  // The outbox and the PKI folders live under the directory the demo was started from (data/…).
+  const bufferPath = resolve(options.bufferPath ?? raw.buffer.path);
+  const pkiRoot = join(dirname(bufferPath), 'demo-pki');
+  let opcua: OpcUaSimulator;
+  try {
+    // The preferred port is the one in the transformer's endpoint URL.
+    const endpoint = raw.devices.find((d) => d.endpoint !== undefined)?.endpoint ?? 'opc.tcp://127.0.0.1:15025';
+    const preferred = Number(new URL(endpoint.replace(/^opc\.tcp:/, 'http:')).port) || 15025;
+    opcua = await startOpcUaSimulator({ plant: simulator, host, port: await pick(preferred), pkiDir: join(pkiRoot, 'simulator') });
+  } catch (e) {
+    await simulator.close();
+    throw e;
+  }
   const broker = await startEmbeddedBroker(host, options.ephemeralPorts ? 0 : await firstFreePort(host, options.brokerPort));
 
+  bus.port = simulator.rtu!.port!;
   for (const device of raw.devices) {
-    const served = simulator.devices.find((d) => d.kind === device.profile);
-    if (!served) throw new Error(`demo: the simulator serves no ${device.profile}`);
-    device.port = served.port;
+    if (device.endpoint !== undefined) {
+      device.endpoint = opcua.endpointUrl;
+    } else if (device.bus === undefined) {
+      const served = simulator.devices.find((d) => d.id === device.id);
+      if (!served) throw new Error(`demo: the simulator serves no ${device.id}`);
+      device.port = served.port;
+    }
   }
   raw.mqtt.url = broker.url;
   raw.status.port = options.ephemeralPorts ? 0 : await firstFreePort(host, options.statusPort);
-  // The demo keeps its outbox under the directory it was started from (data/demo-outbox.db).
-  raw.buffer.path = resolve(options.bufferPath ?? raw.buffer.path);
+  raw.buffer.path = bufferPath;
+  raw.opcua.pkiDir = join(pkiRoot, 'agent');
   const config = loadConfigText(stringify(raw), DEMO_CONFIG);
+  const closeSimulators = async (): Promise<void> => {
+    await opcua.close();
+    await simulator.close();
+  };
 
   const logger = createLogger(options.logLevel ?? 'warn');
   let agent;
@@ -70,7 +99,7 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
   } catch (e) {
     err.write(`allbit demo: cannot start the agent: ${(e as Error).message}\n`);
     await broker.close();
-    await simulator.close();
+    await closeSimulators();
     return 1;
   }
   const status = agent.statusAddress;
@@ -78,7 +107,10 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
     [
       `allbit ${options.version} demo is running`,
       ``,
-      `  plant simulator   ${simulator.devices.map((d) => `${d.id} on ${d.host}:${d.port}`).join(', ')}`,
+      `  plant simulator   Modbus TCP ${simulator.devices.map((d) => `${d.id} ${d.host}:${d.port}`).join(', ')}`,
+      `                    Modbus RTU over TCP ${host}:${simulator.rtu!.port} (${Object.entries(simulator.rtu!.units).map(([id, unit]) => `${id} unit ${unit}`).join(', ')})`,
+      `                    OPC UA ${opcua.endpointUrl}`,
+      `  agent polls       ${config.devices.map((d) => `${d.id} (${d.connection.protocol})`).join(', ')}`,
       `  MQTT broker       ${broker.url}${broker.port !== options.brokerPort ? ` (port ${options.brokerPort} was taken)` : ''}`,
       `  status page       ${status ? `http://${status.host}:${status.port}` : 'disabled'}${status && status.port !== options.statusPort ? ` (port ${options.statusPort} was taken)` : ''}`,
       `  outbox            ${config.buffer.path}`,
@@ -93,7 +125,7 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
   await (options.until ?? waitForSignal(() => err.write('allbit demo: stopping…\n')));
   await agent.stop();
   await broker.close();
-  await simulator.close();
+  await closeSimulators();
   out.write('allbit demo: stopped cleanly (buffer closed, offline status published)\n');
   return 0;
 }
