@@ -1,4 +1,5 @@
 /** The bench's printed report: markdown tables (readable in a terminal, pasteable into docs/benchmarks.md). */
+import type { OpcUaBenchReport } from './opcua-bench.js';
 import type { RtuThroughputReport } from './rtu-throughput.js';
 import type { ScenarioResult } from './run.js';
 import type { Distribution } from './stats.js';
@@ -28,6 +29,7 @@ export interface BenchReport {
   /** Sections run (`--sections`): pipeline, rtu, opcua. */
   sections?: string[];
   rtu?: RtuThroughputReport;
+  opcua?: OpcUaBenchReport;
 }
 
 export const TARGETS = { tagsForCpuAndRss: 10_000, cpuPercent: 25, peakRssMb: 150, pollToBrokerP99Ms: 50 } as const;
@@ -166,6 +168,28 @@ export function formatReport(report: BenchReport): string {
           String(c.errors),
         ]),
       ),
+    );
+  }
+
+  if (report.opcua) {
+    const o = report.opcua;
+    const h = ['', ...o.cases.map((c) => `${label(c.items)} items`)];
+    const r = (name: string, f: (c: (typeof o.cases)[number]) => string): string[] => [name, ...o.cases.map(f)];
+    parts.push(
+      '',
+      `### OPC UA: monitored items changing once a second (publishing interval ${o.publishingIntervalMs} ms, security None, ${o.windowS} s window)`,
+      '',
+      table(h, [
+        r('readings/s delivered to the subscriber', (c) => num(c.agent.readingsPerSecond)),
+        r('agent CPU, % of one core', (c) => num(c.agent.cpuPercent, 1)),
+        r('  raw: node-opcua-client alone, CPU %', (c) => num(c.baseline.cpuPercent, 1)),
+        r('agent peak RSS, MB', (c) => num(c.agent.peakRssMb)),
+        r('  raw: node-opcua-client alone, peak RSS MB', (c) => num(c.baseline.peakRssMb)),
+        r('  raw: data changes/s received', (c) => num(c.baseline.changesPerSecond)),
+        r('value change (server ts) → subscriber p50 / p99, ms', (c) => `${num(c.agent.changeToSubscriberMs.p50)} / ${num(c.agent.changeToSubscriberMs.p99)}`),
+        r('bad readings in window', (c) => String(c.agent.badReadings)),
+        r('agent start → every item delivered, ms', (c) => num(c.agent.startToFirstValueMs)),
+      ]),
     );
   }
 

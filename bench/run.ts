@@ -29,6 +29,8 @@
  *   --sections pipeline,rtu   which parts to run (default both); rtu: RTU transactions/s per line
  *                             at 9600 and 115200 baud against the frame-time limit (bench/rtu-throughput.ts)
  *   --rtu-window S            seconds per RTU case (default 4)
+ *   --opcua-items 1000,10000  OPC UA monitored items per case (bench/opcua-bench.ts; window and
+ *                             warm-up as the pipeline's)
  *   --agent-node-flags="…"    extra node/V8 flags for the agent process, space-separated
  *                             (experiments, e.g. "--max-semi-space-size=4"); recorded in the JSON
  */
@@ -47,6 +49,7 @@ import { readProfile, runPipeline, type PipelineResult } from './pipeline.js';
 import { CpuWindow } from './proc.js';
 import { formatReport, type BenchReport } from './report.js';
 import type { SimArgs, SimDevice } from './sim-process.js';
+import { runOpcUaBench, type OpcUaBenchReport } from './opcua-bench.js';
 import { runRtuThroughput, type RtuThroughputReport } from './rtu-throughput.js';
 import { sleep } from './stats.js';
 import { Subscriber } from './subscriber.js';
@@ -90,12 +93,13 @@ async function main(): Promise<void> {
       'gc-trace': { type: 'boolean', default: false },
       'status-page': { type: 'boolean', default: false },
       'baselines-at-once': { type: 'boolean', default: false },
-      sections: { type: 'string', default: 'pipeline,rtu' },
+      sections: { type: 'string', default: 'pipeline,rtu,opcua' },
+      'opcua-items': { type: 'string', default: '1000,10000' },
       'rtu-window': { type: 'string', default: '4' },
     },
   });
   const sections = values.sections!.split(',').map((s) => s.trim());
-  for (const s of sections) if (!['pipeline', 'rtu'].includes(s)) throw new Error(`--sections: pipeline, rtu; got "${s}"`);
+  for (const s of sections) if (!['pipeline', 'rtu', 'opcua'].includes(s)) throw new Error(`--sections: pipeline, rtu, opcua; got "${s}"`);
   const agentNodeFlags = [...values['agent-node-flags']!.split(/\s+/).filter(Boolean), ...(values['gc-trace'] ? ['--trace-gc-nvp'] : [])];
   const bulkServer = values['bulk-server'] as 'fast' | 'modbus-serial';
   if (bulkServer !== 'fast' && bulkServer !== 'modbus-serial') throw new Error(`--bulk-server: fast or modbus-serial, got "${String(bulkServer)}"`);
@@ -130,6 +134,7 @@ async function main(): Promise<void> {
   const subscriber = new Subscriber();
   await subscriber.connect(brokerUrl);
   const scenarios: ScenarioResult[] = [];
+  let opcua: OpcUaBenchReport | undefined;
   try {
     for (const tags of tagCounts) {
       const bulkTotal = tags - plantTags;
@@ -170,6 +175,13 @@ async function main(): Promise<void> {
         rmSync(dir, { recursive: true, force: true });
       }
     }
+    if (sections.includes('opcua')) {
+      process.stdout.write(`\n[opcua] ${values['opcua-items']} monitored items changing once a second\n`);
+      opcua = await runOpcUaBench(
+        { brokerUrl, counts: values['opcua-items']!.split(',').map(Number), windowS: measureS, warmupS, logDir: resultsDir },
+        (line) => process.stdout.write(`${line}\n`),
+      );
+    }
   } finally {
     await subscriber.close();
     await stopHelper(broker.child);
@@ -190,6 +202,7 @@ async function main(): Promise<void> {
     scenarios,
     sections,
     rtu,
+    opcua,
   };
   const out = join(resultsDir, 'latest.json');
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');
