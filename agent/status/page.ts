@@ -28,6 +28,7 @@ export const STATUS_PAGE_HTML = `<!doctype html>
 <h1 id="title">allbit gateway</h1>
 <div id="banner" class="banner" hidden></div>
 <div class="summary" id="summary"></div>
+<div id="buses"></div>
 <div id="devices"></div>
 <script>
 const esc = (s) => String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
@@ -52,10 +53,17 @@ function render(s) {
     ['dropped', buf ? buf.droppedReadings + ' readings' : '—'],
     ['readings in / reported', s.readingsIn + ' / ' + s.readingsReported],
   ].map(([k, v]) => '<div><span>' + k + '</span>' + v + '</div>').join('');
+  const buses = s.buses || [];
+  document.getElementById('buses').innerHTML = buses.length === 0 ? '' : '<section class="device"><h2>RTU lines</h2><table><thead><tr><th>bus</th><th>line</th><th>state</th><th>devices</th><th>requests / answered</th><th>errors</th><th>mean latency</th><th>busy</th></tr></thead><tbody>'
+    + buses.map((l) => {
+      const errs = Object.entries(l.errors).filter(([, n]) => n > 0).map(([k, n]) => k + ' ' + n).join(', ') || 'none';
+      const state = l.open ? '<span class="good">open</span>' : '<span class="bad">closed</span>' + (l.backoffMs ? ' · retry in ' + Math.round(l.backoffMs / 1000) + ' s' : '');
+      return '<tr data-bus="' + esc(l.id) + '"><td>' + esc(l.id) + '</td><td>' + esc(l.description) + '</td><td>' + state + (l.lastError ? ' · ' + esc(l.lastError) : '') + '</td><td>' + esc(l.devices.join(', ')) + '</td><td>' + l.requests + ' / ' + l.answered + '</td><td>' + esc(errs) + '</td><td>' + (l.meanLatencyMs == null ? '—' : l.meanLatencyMs.toFixed(1) + ' ms') + '</td><td>' + Math.round(l.utilization * 100) + ' %</td></tr>';
+    }).join('') + '</tbody></table></section>';
   document.getElementById('devices').innerHTML = s.devices.map((d) => {
     const h = d.health, e = d.driver ? d.driver.errors : null;
     const errors = e ? Object.entries(e).map(([k, n]) => k + ' ' + n).join(', ') : '';
-    const rows = d.tags.map((t) => '<tr><td title="' + esc(t.description) + '">' + esc(t.tag) + '</td><td class="value">' + fmt(t) + '</td><td class="' + esc(t.quality) + '">' + esc(t.quality) + '</td><td>' + ago(t.timestampMs, s.nowMs) + '</td></tr>').join('');
+    const rows = d.tags.map((t) => '<tr><td title="' + esc(t.description) + '">' + esc(t.tag) + '</td><td class="value">' + fmt(t) + '</td><td class="' + esc(t.quality) + '">' + esc(t.quality) + '</td><td>' + ago(t.receivedMs ?? t.timestampMs, s.nowMs) + '</td></tr>').join('');
     return '<section class="device" data-device="' + esc(d.id) + '"><h2>' + esc(d.name) + ' <span class="' + (h.connected ? 'good' : 'bad') + '">' + (h.connected ? 'online' : 'offline') + '</span></h2>'
       + '<div class="meta">' + esc(d.protocol) + ' ' + esc(d.address) + (d.profile ? ' · profile ' + esc(d.profile) : '') + ' · last poll ' + ago(h.lastCycleMs, s.nowMs) + ' · last good ' + ago(h.lastGoodCycleMs, s.nowMs)
       + ' · errors ' + esc(errors) + (h.nextConnectMs ? ' · retry in ' + Math.max(0, Math.round((h.nextConnectMs - s.nowMs) / 1000)) + ' s' : '') + (h.lastError ? ' · ' + esc(h.lastError) : '') + '</div>'
