@@ -193,7 +193,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
     return 0;
   }
   // `allbit opcua browse …`: the subcommand is part of the command's name ("opcua browse").
-  if (command === 'opcua' && rest[0] !== undefined && !rest[0].startsWith('-')) return main([`opcua ${rest[0]}`, ...rest.slice(1)], out, err);
+  if (command === 'opcua' && COMMAND_OPTIONS[`opcua ${rest[0]}`]) return main([`opcua ${rest[0]}`, ...rest.slice(1)], out, err);
   const options = COMMAND_OPTIONS[command];
   if (!options) {
     err.write(`allbit: unknown command "${command}"\n\n${USAGE}`);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import type { ResolvedConfig } from '../config/load.js';
 import { modbusTcpDescriptor } from '../drivers/modbus/index.js';
 import { createModbusRtuDescriptor } from '../drivers/modbus/rtu/index.js';
+import { opcuaDescriptor } from '../drivers/opcua/index.js';
 import { openSqliteOutbox } from './buffer/sqlite-outbox.js';
 import type { Clock } from './core/clock.js';
 import type { Driver, DriverDescriptor } from './core/driver.js';
@@ -37,7 +38,7 @@ function readPem(path: string, at: string): string {
  * may own shared resources (the RTU descriptor owns one line per bus).
  */
 export function createDriverRegistry(): DriverDescriptor[] {
-  return [modbusTcpDescriptor, createModbusRtuDescriptor()];
+  return [modbusTcpDescriptor, createModbusRtuDescriptor(), opcuaDescriptor];
 }
 
 /** Protocol requests one poll of every device takes, as the drivers plan them (nothing is opened). */
