@@ -518,6 +518,11 @@ function resolveOpcUaTag(f: TagFieldsConfig, at: string, d: Config['defaults'], 
     queueSize: f.queueSize ?? 10,
     serverDeadband: f.serverDeadband ?? 0,
   };
+  return tagOf(f, source, d);
+}
+
+/** The protocol-independent part of a resolved tag: names, units, scaling, reporting, range. */
+function tagOf(f: TagFieldsConfig, source: TagSource, d: Config['defaults']): Tag {
   return {
     name: f.name,
     description: f.description ?? '',
@@ -557,18 +562,7 @@ function resolveTag(f: TagFieldsConfig, at: string, d: Config['defaults'], issue
   const registers = type === 'string' ? (f.length ?? 1) : type === 'bool' ? 1 : REGISTER_COUNT[type];
   if (!bitArea && address + registers > 65536) issues.push({ path: `${at}.address`, message: `${type} at ${address} runs past the last register (65535)` });
   if (issues.length > before) return undefined;
-  return {
-    name: f.name,
-    description: f.description ?? '',
-    unit: f.unit ?? '',
-    source: { area, address, type, order: f.order ?? 'ABCD', bit: f.bit, length: f.length },
-    scale: f.scale ?? 1,
-    offset: f.offset ?? 0,
-    deadband: f.deadband ?? d.deadband,
-    maxSilenceMs: f.maxSilenceMs ?? d.maxSilenceMs,
-    min: f.min,
-    max: f.max,
-  };
+  return tagOf(f, { area, address, type, order: f.order ?? 'ABCD', bit: f.bit, length: f.length }, d);
 }
 
 function deepFreeze<T>(value: T): T {
