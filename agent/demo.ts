@@ -70,27 +70,35 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
     await simulator.close();
     throw e;
   }
-  const broker = await startEmbeddedBroker(host, options.ephemeralPorts ? 0 : await firstFreePort(host, options.brokerPort));
-
-  bus.port = simulator.rtu!.port!;
-  for (const device of raw.devices) {
-    if (device.endpoint !== undefined) {
-      device.endpoint = opcua.endpointUrl;
-    } else if (device.bus === undefined) {
-      const served = simulator.devices.find((d) => d.id === device.id);
-      if (!served) throw new Error(`demo: the simulator serves no ${device.id}`);
-      device.port = served.port;
-    }
-  }
-  raw.mqtt.url = broker.url;
-  raw.status.port = options.ephemeralPorts ? 0 : await firstFreePort(host, options.statusPort);
-  raw.buffer.path = bufferPath;
-  raw.opcua.pkiDir = join(pkiRoot, 'agent');
-  const config = loadConfigText(stringify(raw), DEMO_CONFIG);
   const closeSimulators = async (): Promise<void> => {
     await opcua.close();
     await simulator.close();
   };
+  let broker: Awaited<ReturnType<typeof startEmbeddedBroker>> | null = null;
+  let config: ReturnType<typeof loadConfigText>;
+  try {
+    broker = await startEmbeddedBroker(host, options.ephemeralPorts ? 0 : await firstFreePort(host, options.brokerPort));
+    bus.port = simulator.rtu!.port!;
+    for (const device of raw.devices) {
+      if (device.endpoint !== undefined) {
+        device.endpoint = opcua.endpointUrl;
+      } else if (device.bus === undefined) {
+        const served = simulator.devices.find((d) => d.id === device.id);
+        if (!served) throw new Error(`demo: the simulator serves no ${device.id}`);
+        device.port = served.port;
+      }
+    }
+    raw.mqtt.url = broker.url;
+    raw.status.port = options.ephemeralPorts ? 0 : await firstFreePort(host, options.statusPort);
+    raw.buffer.path = bufferPath;
+    raw.opcua.pkiDir = join(pkiRoot, 'agent');
+    config = loadConfigText(stringify(raw), DEMO_CONFIG);
+  } catch (e) {
+    // Nothing half-started is left running.
+    await broker?.close();
+    await closeSimulators();
+    throw e;
+  }
 
   const logger = createLogger(options.logLevel ?? 'warn');
   let agent;

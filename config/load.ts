@@ -402,6 +402,11 @@ function resolveConnection(device: DeviceConfig, protocol: DeviceConnection['pro
   if (securityMode !== 'None' && securityPolicy === 'None') issues.push({ path: `${at}.securityPolicy`, message: `securityMode ${securityMode} needs a securityPolicy (Basic256Sha256 or Aes256_Sha256_RsaPss)` });
   let identity: OpcUaIdentity = { type: 'anonymous' };
   const id = device.identity;
+  if (id && securityMode === 'None') {
+    // Without security the server's certificate is never checked: a password (or a user
+    // certificate's proof) would go to whatever answers at that address.
+    issues.push({ path: `${at}.identity`, message: 'a username/password or certificate identity needs securityMode Sign or SignAndEncrypt (with None the server is not verified and the credential could go to any server)' });
+  }
   if (id && 'username' in id) {
     const password = resolveSecret(id.password, `${at}.identity.password`, context.env, context.configDir, issues);
     if (password) identity = { type: 'username', username: id.username, password };

@@ -51,6 +51,9 @@ export class PollLoop {
   private connectedThisCycle = false;
   /** The driver announced new values while a cycle was running: run another one right after it. */
   private pushPending = false;
+  /** Connection losses soon after reconnecting, in a row (see noteConnectionLost). */
+  private lossesInRow = 0;
+  private connectedSinceMono = 0;
   private readonly health: PollLoopHealth = idlePollHealth();
 
   constructor(options: PollLoopOptions) {
@@ -174,6 +177,13 @@ export class PollLoop {
   }
 
   private async pollOnce(cycleMs: number): Promise<RawSample[]> {
+    if (!this.driver.connected && this.health.connected) {
+      // Lost between cycles (a driver that watches its link, e.g. an OPC UA subscription, noticed
+      // it and announced it): report the gap first and back off, never reopen in the same breath.
+      this.health.lastError = this.driver.stats().lastError ?? this.health.lastError;
+      this.noteConnectionLost();
+      return this.allBad(cycleMs, 'comm-lost', this.health.lastError ?? undefined);
+    }
     if (!this.driver.connected) {
       const nowMono = this.clock.monotonicMs();
       if (nowMono < this.nextConnectMonoMs) {
@@ -183,6 +193,7 @@ export class PollLoop {
         await this.driver.open();
         if (this.health.connectFailures > 0 || this.everConnected) this.logger.info({ device: this.device.id }, 'device reconnected');
         this.everConnected = true;
+        this.connectedSinceMono = this.clock.monotonicMs();
         this.health.connectFailures = 0;
         this.health.backoffMs = 0;
         this.health.nextConnectMs = null;
@@ -205,10 +216,16 @@ export class PollLoop {
     return samples;
   }
 
-  /** The connection dropped during a read: retry after the first backoff step, not at once. */
+  /**
+   * The connection dropped: retry after a backoff step, not at once. A link that drops soon after
+   * every reconnect (a server that accepts a session and then closes it, a flapping network) backs
+   * off further each time; one that stayed up for the longest backoff starts again at the first step.
+   */
   private noteConnectionLost(): void {
     this.health.connectFailures = 0;
-    const delay = backoffDelayMs(1, this.device.backoffInitialMs, this.device.backoffMaxMs, this.random);
+    if (this.clock.monotonicMs() - this.connectedSinceMono >= this.device.backoffMaxMs) this.lossesInRow = 0;
+    this.lossesInRow++;
+    const delay = backoffDelayMs(this.lossesInRow, this.device.backoffInitialMs, this.device.backoffMaxMs, this.random);
     this.nextConnectMonoMs = this.clock.monotonicMs() + delay;
     this.health.backoffMs = delay;
     this.health.nextConnectMs = this.clock.now() + delay;

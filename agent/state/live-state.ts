@@ -131,6 +131,7 @@ export class LiveState {
       view.timestampMs = r.timestampMs;
       view.receivedMs = receivedMs;
       if (r.serverTimestampMs !== undefined) view.serverTimestampMs = r.serverTimestampMs;
+      else if (view.serverTimestampMs !== undefined) delete view.serverTimestampMs;
       view.reason = r.reason;
       view.detail = r.detail;
     }

@@ -242,3 +242,12 @@ export function waitFor(what: string, predicate: () => boolean, timeoutMs = 10_0
     poll();
   });
 }
+
+/** Like `waitFor`, for a condition that takes a round trip to check (an HTTP request, an open attempt). */
+export async function waitForAsync(what: string, predicate: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const started = Date.now();
+  while (!(await predicate())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise<void>((resolve) => setTimeout(resolve, 5));
+  }
+}

@@ -5,7 +5,7 @@ import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { demoCommand } from '../../agent/demo.js';
 import type { DataPayload } from '../../agent/mqtt/json-encoder.js';
-import { collect, waitFor } from '../helpers/brokers.js';
+import { collect, waitFor, waitForAsync } from '../helpers/brokers.js';
 
 describe('allbit demo', () => {
   it('brings up simulator (Modbus TCP, RTU over TCP, OPC UA), broker, agent and status page; live data from all four devices; stops cleanly', async () => {
@@ -23,12 +23,11 @@ describe('allbit demo', () => {
     // The first OPC UA connection takes seconds on a fresh machine (loading node-opcua, creating
     // the client certificate); the demo's promise of data within 5 s is for a subscriber that
     // comes once the gateway is up, so wait until every device is connected first.
-    let connected = false;
-    while (!connected) {
-      const view = (await (await fetch(`${statusUrl}/api/status`)).json()) as { devices: Array<{ health: { connected: boolean } }> };
-      connected = view.devices.every((d) => d.health.connected);
-      if (!connected) await new Promise<void>((resolve) => setImmediate(resolve));
-    }
+    await waitForAsync(
+      'every device connected',
+      async () => ((await (await fetch(`${statusUrl}/api/status`)).json()) as { devices: Array<{ health: { connected: boolean } }> }).devices.every((d) => d.health.connected),
+      20_000,
+    );
     const sub = await collect(brokerUrl, 'allbit/#');
     try {
       // Retained statuses arrive at once; live readings from every device within the demo's promise of 5 s.
@@ -63,5 +62,5 @@ describe('allbit demo', () => {
     // The agent publishes its offline status before the embedded broker goes away.
     await sub.until('offline status', (ms) => ms.some((m) => m.topic === 'allbit/demo-edge-01/status' && JSON.parse(m.payload).state === 'offline'), 1000);
     await sub.close();
-  });
+  }, 60_000);
 });

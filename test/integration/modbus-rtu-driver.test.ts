@@ -12,7 +12,7 @@ import { loadConfigText } from '../../config/load.js';
 import { ModbusTcpDriver } from '../../drivers/modbus/driver.js';
 import { createModbusRtuDescriptor, RtuLine, type ModbusRtuDriver } from '../../drivers/modbus/rtu/index.js';
 import { createRtuBus, startPlantSimulator, type PlantSimulator, type RtuBus } from '../../simulators/index.js';
-import { waitFor } from '../helpers/brokers.js';
+import { waitFor, waitForAsync } from '../helpers/brokers.js';
 
 const START = Date.UTC(2026, 6, 14, 14, 0, 0);
 const context = { clock: systemClock, logger: silentLogger };
@@ -140,7 +140,7 @@ describe('ModbusRtuDriver on a shared RTU-over-TCP line', () => {
     expect(r.bus.stats.unanswered - before).toBe(2);
     expect(samples.every((s) => s.quality === 'bad')).toBe(true);
     expect(new Set(samples.map((s) => s.reason))).toEqual(new Set(['timeout', 'comm-lost']));
-    expect(chiller.stats().lastError).toMatch(/unit 1 on bus line-1 stopped answering \(2 timeouts in a row\)/);
+    expect(chiller.stats().lastError).toMatch(/unit 1 on bus line-1 stopped answering usably \(2 failed requests in a row, last: no answer within 200 ms/);
     // Back: open() probes and succeeds.
     await r.sim.startDevice('chiller-1');
     await chiller.open();
@@ -163,6 +163,51 @@ describe('ModbusRtuDriver on a shared RTU-over-TCP line', () => {
     expect(towerSamples.every((s) => s.quality === 'good')).toBe(true);
     expect(values(towerSamples)).toEqual(values(await readOverTcp(r, 'cooling-tower-1')));
     await waitFor('the late reply to be seen and dropped', () => descriptor.buses()[0].errors.lateReply > 0);
+    r.bus.setResponseDelayMs(1, 0);
+  });
+
+  it('never takes a late reply for the answer to the same unit\'s next request', async () => {
+    const r = await rig(TWO_UNITS, 100);
+    const connection = r.devices.get('chiller-1')!.connection;
+    if (connection.protocol !== 'modbus-rtu') throw new Error('expected an RTU device');
+    const line = new RtuLine(connection.bus, systemClock, silentLogger);
+    cleanups.push(() => line.release('chiller-1'));
+    await line.open('chiller-1');
+    // Request A (input 0..1) is answered 150 ms late, after its 100 ms timeout; request B (input 2..3,
+    // same unit, same function, same count) follows at once and is answered without delay. The
+    // simulated bus answers in order, so A's late reply comes first: without the quiet time after
+    // a timeout, B would take A's registers for its own.
+    r.bus.setResponseDelayMs(1, 150);
+    const a = line.transact({ deviceId: 'chiller-1', unitId: 1, functionCode: 4, address: 0, count: 2, timeoutMs: 100 });
+    const b = line.transact({ deviceId: 'chiller-1', unitId: 1, functionCode: 4, address: 2, count: 2, timeoutMs: 500 });
+    expect(await a).toMatchObject({ ok: false, kind: 'timeout' });
+    r.bus.setResponseDelayMs(1, 0);
+    const expected = r.sim.registers('chiller-1').readRegisters('input', 2, 2);
+    expect(expected).not.toEqual(r.sim.registers('chiller-1').readRegisters('input', 0, 2));
+    expect(await b).toMatchObject({ ok: true, data: expected });
+    expect(line.health().errors.lateReply).toBe(1);
+  });
+
+  it('takes a unit slower than the timeout off the line, so its neighbour keeps reading', async () => {
+    const r = await rig(TWO_UNITS, 100);
+    const { descriptor, of } = drivers(r);
+    const chiller = of('chiller-1');
+    const tower = of('cooling-tower-1');
+    const chillerPlan = chiller.plan(r.devices.get('chiller-1')!.tags);
+    const towerPlan = tower.plan(r.devices.get('cooling-tower-1')!.tags);
+    await chiller.open();
+    await tower.open();
+    r.bus.setResponseDelayMs(1, 130);
+    const [slow, neighbour] = await Promise.all([chiller.read(chillerPlan), tower.read(towerPlan)]);
+    expect(slow.every((s) => s.quality === 'bad')).toBe(true);
+    expect(slow.some((s) => s.quality === 'good')).toBe(false);
+    expect(chiller.connected).toBe(false);
+    // The slow unit cost at most two requests' worth of line time; the tower read everything.
+    expect(chiller.stats().requests).toBe(2 + 1 /* the probe at open */);
+    expect(neighbour.every((s) => s.quality === 'good')).toBe(true);
+    expect(values(neighbour)).toEqual(values(await readOverTcp(r, 'cooling-tower-1')));
+    expect((await tower.read(towerPlan)).every((s) => s.quality === 'good')).toBe(true);
+    expect(descriptor.buses()[0].errors.timeout).toBeGreaterThanOrEqual(2);
     r.bus.setResponseDelayMs(1, 0);
   });
 
@@ -218,10 +263,7 @@ describe('ModbusRtuDriver on a shared RTU-over-TCP line', () => {
     cleanups.push(() => again.close());
     await again.listen('127.0.0.1', r.port);
     // The line refuses to reopen until its backoff has passed; the scheduler would retry, so does the test.
-    for (;;) {
-      if (await chiller.open().then(() => true, () => false)) break;
-      await new Promise((resolve) => setImmediate(resolve));
-    }
+    await waitForAsync('the line to reopen after its backoff', () => chiller.open().then(() => true, () => false));
     expect((await chiller.read(plan)).every((s) => s.quality === 'good')).toBe(true);
   });
 });

@@ -2,7 +2,8 @@
  * Modbus RTU driver: one device (unit id) on a shared line (line.ts).
  *
  * `connected` means: the line is open and this unit answers. A unit that stops answering
- * (`maxConsecutiveTimeouts` timeouts in a row, default 2) is taken off the line — the rest of that
+ * (`maxConsecutiveFailures` failed requests in a row, default 2: timeouts, or replies too damaged
+ * or too late to use — a unit slower than the timeout alternates between both) is taken off the line — the rest of that
  * read comes back comm-lost without using the line, and the scheduler backs the device off on its
  * own while its neighbours keep their rate. `open()` brings it back only when it answers a probe
  * (the first request of its plan), so a dead unit costs one timeout per backoff step, not a whole
@@ -23,18 +24,18 @@ import { decodeAnswer, describeRequest, exceptionFailure, fillBad, ModbusReadPla
 import type { RtuLine, RtuOutcome } from './line.js';
 
 export interface ModbusRtuDriverOptions {
-  /** Consecutive timeouts after which the unit is taken off the line (default 2, minimum 1). */
-  maxConsecutiveTimeouts?: number;
+  /** Failed requests in a row (timeouts, frame errors) after which the unit is taken off the line (default 2, minimum 1). */
+  maxConsecutiveFailures?: number;
 }
 
 export class ModbusRtuDriver implements Driver {
   private readonly connection: ModbusRtuConnection;
   private readonly clock: Clock;
   private readonly logger: Logger;
-  private readonly maxConsecutiveTimeouts: number;
+  private readonly maxConsecutiveFailures: number;
   private online = false;
   private everOnline = false;
-  private consecutiveTimeouts = 0;
+  private consecutiveFailures = 0;
   private lastPlan: ModbusReadPlan | null = null;
   private readChain: Promise<unknown> = Promise.resolve();
 
@@ -55,7 +56,7 @@ export class ModbusRtuDriver implements Driver {
     this.connection = device.connection;
     this.clock = context.clock;
     this.logger = context.logger.child({ device: device.id, driver: 'modbus-rtu', bus: this.connection.bus.id });
-    this.maxConsecutiveTimeouts = Math.max(1, options.maxConsecutiveTimeouts ?? 2);
+    this.maxConsecutiveFailures = Math.max(1, options.maxConsecutiveFailures ?? 2);
   }
 
   get connected(): boolean {
@@ -86,7 +87,7 @@ export class ModbusRtuDriver implements Driver {
     }
     this.online = true;
     this.everOnline = true;
-    this.consecutiveTimeouts = 0;
+    this.consecutiveFailures = 0;
     this.logger.info({ unit: this.connection.unitId }, 'unit answering');
   }
 
@@ -141,7 +142,7 @@ export class ModbusRtuDriver implements Driver {
     const timestampMs = this.clock.now();
     if (outcome.ok) {
       this.lastLatencyMs = outcome.latencyMs;
-      this.consecutiveTimeouts = 0;
+      this.consecutiveFailures = 0;
       const decoded = decodeAnswer(request, outcome.data, samples, timestampMs);
       if (decoded.decodeErrors > 0) {
         this.errorCounts.decode += decoded.decodeErrors;
@@ -153,15 +154,16 @@ export class ModbusRtuDriver implements Driver {
     this.errorCounts[failure.kind]++;
     this.lastError = failure.detail;
     fillBad(samples, request, failure.reason, failure.detail, timestampMs);
-    if (failure.kind === 'timeout') {
-      this.consecutiveTimeouts++;
-      if (this.online && this.consecutiveTimeouts >= this.maxConsecutiveTimeouts) {
+    // Only an answer (data or an exception) proves the unit is there; a garbled or late reply does not.
+    if (failure.kind === 'timeout' || failure.kind === 'frame') {
+      this.consecutiveFailures++;
+      if (this.online && this.consecutiveFailures >= this.maxConsecutiveFailures) {
         this.online = false;
-        this.lastError = `${this.where} stopped answering (${this.consecutiveTimeouts} timeouts in a row)`;
-        this.logger.warn({ unit: this.connection.unitId }, 'unit taken off the line after consecutive timeouts');
+        this.lastError = `${this.where} stopped answering usably (${this.consecutiveFailures} failed requests in a row, last: ${failure.detail})`;
+        this.logger.warn({ unit: this.connection.unitId }, 'unit taken off the line after consecutive failures');
       }
-    } else if (failure.kind !== 'comm') {
-      this.consecutiveTimeouts = 0;
+    } else if (failure.kind === 'exception') {
+      this.consecutiveFailures = 0;
     }
     return failure;
   }
@@ -171,7 +173,7 @@ export class ModbusRtuDriver implements Driver {
     switch (outcome.kind) {
       case 'exception':
         this.lastLatencyMs = outcome.latencyMs;
-        this.consecutiveTimeouts = 0;
+        this.consecutiveFailures = 0;
         return exceptionFailure(outcome.exceptionCode, request);
       case 'timeout':
         return { kind: 'timeout', reason: 'timeout', detail: `${outcome.detail} ${what}`, connectionLost: false };

@@ -83,6 +83,8 @@ const ERROR_OF_FRAME: Readonly<Record<FrameErrorKind, keyof BusErrorCounts>> = {
 
 /** Minimum wait after a failed transaction, so that the tail of a damaged or late reply passes first. */
 const MIN_RECOVERY_MS = 20;
+/** Silence required before a request, at least: bytes still arriving belong to an earlier reply. */
+const MIN_SILENCE_MS = 2;
 const MAX_RECOVERY_MS = 100;
 const LATENCY_EWMA_WEIGHT = 0.1;
 
@@ -97,8 +99,15 @@ export class RtuLine {
   private lastServed: string | null = null;
   private active: Active | null = null;
   private gapTimer: TimerHandle | null = null;
-  /** Unit whose last request timed out: its late reply is recognised as such. */
-  private lastTimedOutUnit: number | null = null;
+  /**
+   * Units whose last request timed out, until when (monotonic ms). An RTU reply carries no
+   * transaction id: a late reply from the same unit, for the same function and count, would pass
+   * for the answer to its next request. So after a timeout the line sends nothing to that unit for
+   * another timeout (other units go on), and a late reply from it is recognised and dropped.
+   */
+  private readonly quietUntil = new Map<number, number>();
+  /** Monotonic time of the last byte received: a request is never sent into bytes still arriving. */
+  private lastRxMono = Number.NEGATIVE_INFINITY;
   /** Set while idle bytes of one burst have been counted as a late reply. */
   private idleBurstCounted = false;
 
@@ -112,6 +121,8 @@ export class RtuLine {
   private nextOpenMono = 0;
   private backoffMs = 0;
   private lastError: string | null = null;
+  /** Why the line is closed (without the "bus id:" prefix), for the errors of devices that ask to open it. */
+  private closedWhy: string | null = null;
 
   constructor(
     readonly spec: RtuBusSpec,
@@ -135,7 +146,7 @@ export class RtuLine {
     if (this.opening) return this.opening;
     const nowMono = this.clock.monotonicMs();
     if (nowMono < this.nextOpenMono) {
-      throw new Error(`bus ${this.spec.id}: ${this.lastError ?? 'not open'} (next attempt in ${Math.ceil(this.nextOpenMono - nowMono)} ms)`);
+      throw new Error(`bus ${this.spec.id}: ${this.closedWhy ?? 'not open'} (next attempt in ${Math.ceil(this.nextOpenMono - nowMono)} ms)`);
     }
     this.opening = this.openNow().finally(() => {
       this.opening = null;
@@ -152,6 +163,7 @@ export class RtuLine {
       this.backoffMs = backoffDelayMs(this.openFailures, this.spec.backoffInitialMs, this.spec.backoffMaxMs, this.random);
       this.nextOpenMono = this.clock.monotonicMs() + this.backoffMs;
       this.lastError = `cannot open ${describeBus(this.spec)}: ${(err as Error).message}`;
+      this.closedWhy = this.lastError;
       if (this.openFailures === 1) this.logger.warn({ bus: this.spec.id, retryInMs: this.backoffMs, err: (err as Error).message }, 'bus cannot be opened');
       throw new Error(`bus ${this.spec.id}: ${this.lastError}`, { cause: err });
     }
@@ -167,6 +179,8 @@ export class RtuLine {
     stream.on('close', () => this.onLost(stream, `${describeBus(this.spec)} closed`));
     this.stream = stream;
     this.transport = transport;
+    this.closedWhy = null;
+    this.quietUntil.clear();
     this.openedMono = this.clock.monotonicMs();
     this.busyMs = 0;
     if (this.openFailures > 0) this.logger.info({ bus: this.spec.id }, 'bus reopened');
@@ -186,7 +200,9 @@ export class RtuLine {
     }
     if (this.users.size > 0) return;
     await this.opening?.catch(() => {});
-    this.shutDown(`bus ${this.spec.id} closed: no device uses it`);
+    // Another device may have opened the line while this one waited for the attempt in progress.
+    if (this.users.size > 0) return;
+    this.shutDown('closed: no device uses it');
   }
 
   /**
@@ -231,18 +247,45 @@ export class RtuLine {
 
   private pump(): void {
     if (this.active || this.gapTimer || !this.stream) return;
-    // Round-robin: start looking after the device served last.
+    const nowMono = this.clock.monotonicMs();
+    // Bytes still arriving (the tail of a late or damaged reply): wait for the line to fall silent.
+    const silentForMs = nowMono - this.lastRxMono;
+    const neededSilenceMs = Math.max(this.spec.interFrameGapMs, MIN_SILENCE_MS);
+    if (silentForMs < neededSilenceMs) {
+      this.waitThenPump(neededSilenceMs - silentForMs);
+      return;
+    }
+    // Round-robin: start looking after the device served last, skipping units kept quiet after a timeout.
     const n = this.rotation.length;
     const after = this.lastServed === null ? -1 : this.rotation.indexOf(this.lastServed);
     let deviceId: string | undefined;
+    let earliestQuietEnd = Number.POSITIVE_INFINITY;
     for (let k = 1; k <= n && deviceId === undefined; k++) {
       const id = this.rotation[(after + k + n) % n];
-      if ((this.queues.get(id)?.length ?? 0) > 0) deviceId = id;
+      const head = this.queues.get(id)?.[0];
+      if (!head) continue;
+      const until = this.quietUntil.get(head.tx.unitId);
+      if (until !== undefined && nowMono < until) {
+        earliestQuietEnd = Math.min(earliestQuietEnd, until);
+        continue;
+      }
+      if (until !== undefined) this.quietUntil.delete(head.tx.unitId);
+      deviceId = id;
     }
-    if (deviceId === undefined) return;
+    if (deviceId === undefined) {
+      if (earliestQuietEnd !== Number.POSITIVE_INFINITY) this.waitThenPump(earliestQuietEnd - nowMono);
+      return;
+    }
     this.lastServed = deviceId;
     const pending = this.queues.get(deviceId)!.shift()!;
     this.start(pending);
+  }
+
+  private waitThenPump(ms: number): void {
+    this.gapTimer = this.clock.setTimeout(() => {
+      this.gapTimer = null;
+      this.pump();
+    }, Math.max(0, ms));
   }
 
   private start(pending: Pending): void {
@@ -256,6 +299,7 @@ export class RtuLine {
   }
 
   private onData(chunk: Buffer): void {
+    this.lastRxMono = this.clock.monotonicMs();
     const active = this.active;
     if (!active) {
       // Nobody asked: the tail of a late or damaged reply. One burst counts once.
@@ -279,7 +323,9 @@ export class RtuLine {
           this.finish(active, { ok: false, kind: 'exception', exceptionCode: parsed.code, latencyMs: this.clock.monotonicMs() - active.startedMono });
           return;
         case 'foreign': {
-          const late = parsed.kind === 'wrong-unit' && parsed.unitId === this.lastTimedOutUnit;
+          const late = this.quietUntil.has(parsed.unitId);
+          // Its late reply has passed: the unit may be asked again.
+          if (late) this.quietUntil.delete(parsed.unitId);
           this.errors[late ? 'lateReply' : ERROR_OF_FRAME[parsed.kind]]++;
           this.logger.debug({ bus: this.spec.id, unit: parsed.unitId, fc: parsed.functionCode, late }, 'dropped a reply that was not ours');
           active.rx = active.rx.subarray(parsed.length);
@@ -303,7 +349,7 @@ export class RtuLine {
       this.finish(active, { ok: false, kind: 'frame', frame: 'short', detail: `short frame: ${active.rx.length} of ${expected} bytes within ${tx.timeoutMs} ms` });
       return;
     }
-    this.lastTimedOutUnit = tx.unitId;
+    this.quietUntil.set(tx.unitId, this.clock.monotonicMs() + tx.timeoutMs);
     if (this.transport && !this.transport.isPresent()) {
       const stream = this.stream!;
       this.onLost(stream, `${describeBus(this.spec)} vanished`);
@@ -329,23 +375,18 @@ export class RtuLine {
     } else {
       this.errors.comm++;
     }
-    if (!outcome.ok && outcome.kind !== 'exception') this.lastError = `unit ${active.pending.tx.unitId}: ${outcome.detail}`;
+    if (!outcome.ok && outcome.kind !== 'exception' && outcome.kind !== 'comm') this.lastError = `unit ${active.pending.tx.unitId}: ${outcome.detail}`;
     // After a failure, give the rest of a damaged or late reply time to pass before talking again.
     const failed = !outcome.ok && outcome.kind !== 'exception';
     const waitMs = failed ? Math.max(this.spec.interFrameGapMs, Math.min(MAX_RECOVERY_MS, Math.max(MIN_RECOVERY_MS, active.pending.tx.timeoutMs / 2))) : this.spec.interFrameGapMs;
-    if (this.stream) {
-      this.gapTimer = this.clock.setTimeout(() => {
-        this.gapTimer = null;
-        this.pump();
-      }, waitMs);
-    }
+    if (this.stream) this.waitThenPump(waitMs);
     active.pending.resolve(outcome);
   }
 
   private onLost(stream: Duplex, why: string): void {
     if (stream !== this.stream) return;
     this.errors.comm++;
-    this.shutDown(`bus ${this.spec.id}: ${why}`);
+    this.shutDown(why);
     this.logger.warn({ bus: this.spec.id, why }, 'bus lost');
     // The next open is paced like a failed one: a vanished port rarely returns at once.
     this.openFailures = 0;
@@ -361,6 +402,7 @@ export class RtuLine {
     if (this.gapTimer) this.clock.clearTimeout(this.gapTimer);
     this.gapTimer = null;
     this.lastError = why;
+    this.closedWhy = why;
     const failed: Pending[] = [];
     if (this.active) {
       if (this.active.timer) this.clock.clearTimeout(this.active.timer);
@@ -368,7 +410,7 @@ export class RtuLine {
       this.active = null;
     }
     for (const queue of this.queues.values()) failed.push(...queue.splice(0));
-    for (const p of failed) p.resolve({ ok: false, kind: 'comm', detail: why });
+    for (const p of failed) p.resolve({ ok: false, kind: 'comm', detail: `bus ${this.spec.id}: ${why}` });
     if (stream && !stream.destroyed) stream.destroy();
   }
 }

@@ -192,3 +192,12 @@ devices:
     expect(found).toEqual([expect.stringMatching(/^devices\[0\]\.profile .*profile "chiller" is for modbus devices, this device speaks opcua/)]);
   });
 });
+
+describe('config: OPC UA credentials need security', () => {
+  it('refuses a username or certificate identity with securityMode None', () => {
+    const found = problems(
+      head + `devices: [{ id: ahu-1, endpoint: "opc.tcp://h:4840", identity: { username: u, password: p }, tags: [{ name: t, nodeId: "i=2258" }] }]\n`,
+    );
+    expect(found).toEqual([expect.stringMatching(/^devices\[0\]\.identity .*needs securityMode Sign or SignAndEncrypt/)]);
+  });
+});

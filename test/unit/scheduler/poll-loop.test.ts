@@ -211,3 +211,50 @@ describe('PollLoop with a driver that announces data (subscriptions)', () => {
     expect(cycles).toHaveLength(1);
   });
 });
+
+describe('PollLoop when a driver announces a lost connection between cycles', () => {
+  it('reports one comm-lost cycle without reopening, then reconnects after the first backoff step', async () => {
+    const { clock, driver, cycles, loop } = setup();
+    const t0 = clock.now();
+    loop.start();
+    await clock.advance(0);
+    expect(driver.opens).toBe(1);
+    await clock.advance(300);
+    // The link goes down between cycles and the driver says so at once (as an OPC UA subscription does).
+    driver.connected = false;
+    driver.announceData();
+    await clock.advance(0);
+    expect(cycles.map((c) => [c.cycleMs - t0, c.connected])).toEqual([
+      [0, true],
+      [300, false],
+    ]);
+    expect(cycles[1].samples.every((s) => s.quality === 'bad' && s.reason === 'comm-lost')).toBe(true);
+    expect(driver.opens).toBe(1);
+    expect(loop.snapshot()).toMatchObject({ connected: false, backoffMs: 1000 });
+    // The grid slot at 1000 comes before the backoff has passed (300 + 1000): still no reopen.
+    await clock.advance(700);
+    expect(driver.opens).toBe(1);
+    expect(cycles.at(-1)).toMatchObject({ connected: false });
+    await clock.advance(1000);
+    expect(driver.opens).toBe(2);
+    expect(cycles.at(-1)).toMatchObject({ connected: true });
+    await loop.stop();
+  });
+
+  it('backs off further when the link drops again soon after every reconnect', async () => {
+    const { clock, driver, loop } = setup({ backoffInitialMs: 1000, backoffMaxMs: 8000 });
+    loop.start();
+    await clock.advance(0);
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      driver.connected = false;
+      driver.announceData();
+      await clock.advance(0);
+      delays.push(loop.snapshot().backoffMs);
+      const opens = driver.opens;
+      while (driver.opens === opens) await clock.advance(500);
+    }
+    expect(delays).toEqual([1000, 2000, 4000]);
+    await loop.stop();
+  });
+});
