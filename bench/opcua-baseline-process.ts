@@ -1,14 +1,17 @@
 /**
  * The raw baseline for the OPC UA figures: node-opcua-client alone, one session, one subscription
  * with the same monitored items and publishing interval as the agent's, counting data changes —
- * no allbit code. Argument: JSON `{ endpointUrl, nodeIds, publishingIntervalMs, pkiDir }`.
- * Reports `{ type: 'ready' }` once every item delivered a first value; `{ type: 'count' }` → `{ type: 'count', changes }`.
+ * no allbit code. Argument: the path of a JSON file `{ endpointUrl, nodeIds, publishingIntervalMs,
+ * samplingIntervalMs, pkiDir }` (10k node ids do not fit in argv). Reports `{ type: 'ready' }` once
+ * every item delivered a first value; `{ type: 'count' }` → `{ type: 'count', changes, latenciesMs }`
+ * (value change on the server, by its server timestamp, to receipt here, since the last count).
  */
+import { readFileSync } from 'node:fs';
 import { AttributeIds, ClientMonitoredItemGroup, ClientSubscription, MessageSecurityMode, OPCUAClient, SecurityPolicy, TimestampsToReturn } from 'node-opcua-client';
 import { OPCUACertificateManager } from 'node-opcua-certificate-manager';
 
 async function main(): Promise<void> {
-  const args = JSON.parse(process.argv[2]) as { endpointUrl: string; nodeIds: string[]; publishingIntervalMs: number; pkiDir: string };
+  const args = JSON.parse(readFileSync(process.argv[2], 'utf8')) as { endpointUrl: string; nodeIds: string[]; publishingIntervalMs: number; samplingIntervalMs: number; pkiDir: string };
   const clientCertificateManager = new OPCUACertificateManager({ rootFolder: args.pkiDir, automaticallyAcceptUnknownCertificate: true });
   const client = OPCUAClient.create({
     securityMode: MessageSecurityMode.None,
@@ -32,12 +35,15 @@ async function main(): Promise<void> {
   const group = ClientMonitoredItemGroup.create(
     subscription,
     args.nodeIds.map((nodeId) => ({ nodeId, attributeId: AttributeIds.Value })),
-    { samplingInterval: -1, queueSize: 10, discardOldest: true },
+    { samplingInterval: args.samplingIntervalMs, queueSize: 10, discardOldest: true },
     TimestampsToReturn.Both,
   );
   let ready = false;
-  group.on('changed', (item) => {
+  let latenciesMs: number[] = [];
+  group.on('changed', (item, dataValue) => {
     changes++;
+    const serverMs = dataValue.serverTimestamp?.getTime();
+    if (serverMs !== undefined && latenciesMs.length < 200_000) latenciesMs.push(Date.now() - serverMs);
     if (!ready) {
       seen.add(group.monitoredItems.indexOf(item));
       if (seen.size === args.nodeIds.length) {
@@ -47,7 +53,10 @@ async function main(): Promise<void> {
     }
   });
   process.on('message', (m: { type?: string }) => {
-    if (m?.type === 'count') process.send!({ type: 'count', changes });
+    if (m?.type === 'count') {
+      process.send!({ type: 'count', changes, latenciesMs });
+      latenciesMs = [];
+    }
     if (m?.type === 'stop') {
       void (async () => {
         await subscription.terminate().catch(() => {});

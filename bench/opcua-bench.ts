@@ -20,7 +20,7 @@ import { distribution, sleep, type Distribution } from './stats.js';
 export interface OpcUaCase {
   items: number;
   agent: { cpuPercent: number; peakRssMb: number; readingsPerSecond: number; badReadings: number; changeToSubscriberMs: Distribution; startToFirstValueMs: number };
-  baseline: { cpuPercent: number; peakRssMb: number; changesPerSecond: number };
+  baseline: { cpuPercent: number; peakRssMb: number; changesPerSecond: number; changeToClientMs: Distribution };
 }
 
 export interface OpcUaBenchReport {
@@ -30,12 +30,14 @@ export interface OpcUaBenchReport {
 }
 
 const PUBLISHING_INTERVAL_MS = 1000;
+/** 0: the server reports every change as it happens (the simulator's variables allow it); the publishing interval alone batches them. */
+const SAMPLING_INTERVAL_MS = 0;
 
 interface Payload {
   readings: { value: unknown; quality: string; serverTs?: string }[];
 }
 
-export async function runOpcUaBench(options: { brokerUrl: string; counts: number[]; windowS: number; warmupS: number; logDir: string }, log: (line: string) => void): Promise<OpcUaBenchReport> {
+export async function runOpcUaBench(options: { brokerUrl: string; counts: number[]; windowS: number; warmupS: number; logDir: string; agentNodeFlags?: string[] }, log: (line: string) => void): Promise<OpcUaBenchReport> {
   const cases: OpcUaCase[] = [];
   for (const items of options.counts) {
     const dir = mkdtempSync(join(tmpdir(), `allbit-bench-opcua-${items}-`));
@@ -49,7 +51,10 @@ export async function runOpcUaBench(options: { brokerUrl: string; counts: number
           `change→subscriber p50/p99 ${agent.changeToSubscriberMs.p50}/${agent.changeToSubscriberMs.p99} ms`,
       );
       const baseline = await measureBaseline({ windowS: options.windowS, warmupS: options.warmupS, endpointUrl, nodeIds, dir });
-      log(`[opcua ${items}] raw node-opcua-client: ${Math.round(baseline.changesPerSecond)} changes/s, CPU ${baseline.cpuPercent.toFixed(1)} %, peak RSS ${baseline.peakRssMb.toFixed(0)} MB`);
+      log(
+        `[opcua ${items}] raw node-opcua-client: ${Math.round(baseline.changesPerSecond)} changes/s, CPU ${baseline.cpuPercent.toFixed(1)} %, peak RSS ${baseline.peakRssMb.toFixed(0)} MB, ` +
+          `change→client p50/p99 ${baseline.changeToClientMs.p50}/${baseline.changeToClientMs.p99} ms`,
+      );
       cases.push({ items, agent, baseline });
     } finally {
       await stopHelper(sim.child, 10_000);
@@ -59,7 +64,7 @@ export async function runOpcUaBench(options: { brokerUrl: string; counts: number
   return { windowS: options.windowS, publishingIntervalMs: PUBLISHING_INTERVAL_MS, cases };
 }
 
-async function measureAgent(o: { brokerUrl: string; windowS: number; warmupS: number; logDir: string; items: number; dir: string; endpointUrl: string; nodeIds: string[] }): Promise<OpcUaCase['agent']> {
+async function measureAgent(o: { brokerUrl: string; windowS: number; warmupS: number; logDir: string; items: number; dir: string; endpointUrl: string; nodeIds: string[]; agentNodeFlags?: string[] }): Promise<OpcUaCase['agent']> {
   const gatewayId = `bench-opcua-${o.items}`;
   const configFile = join(o.dir, 'agent.yaml');
   writeFileSync(
@@ -72,7 +77,7 @@ async function measureAgent(o: { brokerUrl: string; windowS: number; warmupS: nu
       opcua: { pkiDir: join(o.dir, 'agent-pki') },
       log: { level: 'warn' },
       defaults: { pollIntervalMs: PUBLISHING_INTERVAL_MS, timeoutMs: 5000 },
-      devices: [{ id: 'bench-ua', endpoint: o.endpointUrl, publishingIntervalMs: PUBLISHING_INTERVAL_MS, tags: o.nodeIds.map((nodeId, i) => ({ name: `v${i}`, nodeId })) }],
+      devices: [{ id: 'bench-ua', endpoint: o.endpointUrl, publishingIntervalMs: PUBLISHING_INTERVAL_MS, tags: o.nodeIds.map((nodeId, i) => ({ name: `v${i}`, nodeId, samplingIntervalMs: SAMPLING_INTERVAL_MS })) }],
     }),
   );
   const sub = await mqtt.connectAsync(o.brokerUrl, { clientId: `bench-opcua-sub-${process.pid}`, protocolVersion: 4, reconnectPeriod: 200 });
@@ -94,7 +99,7 @@ async function measureAgent(o: { brokerUrl: string; windowS: number; warmupS: nu
   await sub.subscribeAsync(`allbit/${gatewayId}/devices/+/data`, { qos: 1 });
   const logStream = createWriteStream(join(o.logDir, `agent-opcua-${o.items}.log`));
   const startedMs = Date.now();
-  const child = spawn(process.execPath, [join(PACKAGE_ROOT, 'bin', 'allbit.js'), 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...(o.agentNodeFlags ?? []), join(PACKAGE_ROOT, 'bin', 'allbit.js'), 'run', '--config', configFile], { stdio: ['ignore', 'pipe', 'pipe'] });
   child.stdout.pipe(logStream);
   child.stderr.pipe(logStream);
   try {
@@ -130,8 +135,9 @@ async function measureAgent(o: { brokerUrl: string; windowS: number; warmupS: nu
 }
 
 async function measureBaseline(o: { windowS: number; warmupS: number; endpointUrl: string; nodeIds: string[]; dir: string }): Promise<OpcUaCase['baseline']> {
-  const args = { endpointUrl: o.endpointUrl, nodeIds: o.nodeIds, publishingIntervalMs: PUBLISHING_INTERVAL_MS, pkiDir: join(o.dir, 'baseline-pki') };
-  const helper = await forkHelper<{ type: 'ready' }>('opcua-baseline-process.js', [JSON.stringify(args)], 'ready', 180_000);
+  const argsFile = join(o.dir, 'baseline-args.json');
+  writeFileSync(argsFile, JSON.stringify({ endpointUrl: o.endpointUrl, nodeIds: o.nodeIds, publishingIntervalMs: PUBLISHING_INTERVAL_MS, samplingIntervalMs: SAMPLING_INTERVAL_MS, pkiDir: join(o.dir, 'baseline-pki') }));
+  const helper = await forkHelper<{ type: 'ready' }>('opcua-baseline-process.js', [argsFile], 'ready', 180_000);
   try {
     await sleep(o.warmupS * 1000);
     const pid = helper.child.pid!;
@@ -141,9 +147,9 @@ async function measureBaseline(o: { windowS: number; warmupS: number; endpointUr
     const t0 = performance.now();
     await sleep(o.windowS * 1000);
     helper.child.send({ type: 'count' });
-    const c1 = (await nextMessage<{ changes: number }>(helper.child, 'count')).changes;
+    const end = await nextMessage<{ changes: number; latenciesMs: number[] }>(helper.child, 'count');
     const elapsedS = (performance.now() - t0) / 1000;
-    return { cpuPercent: (100 * (cpuSeconds(pid) - cpu0)) / elapsedS, peakRssMb: memory(pid).peakRssKb / 1024, changesPerSecond: (c1 - c0) / elapsedS };
+    return { cpuPercent: (100 * (cpuSeconds(pid) - cpu0)) / elapsedS, peakRssMb: memory(pid).peakRssKb / 1024, changesPerSecond: (end.changes - c0) / elapsedS, changeToClientMs: distribution(end.latenciesMs) };
   } finally {
     await stopHelper(helper.child, 10_000);
   }

@@ -30,13 +30,24 @@ export interface DriverStats {
   lastError: string | null;
 }
 
+export interface ReadOptions {
+  /**
+   * Only the tags whose values arrived since the previous read (drivers with `onData`; others
+   * ignore it and return every tag). The samples then cover just those tags, each with its
+   * `tagIndex`; tags the driver polls itself are left for the next full read. A subscription that
+   * delivers 10k values in ten publish responses is ten small cycles, not ten of 10k tags.
+   */
+  changedOnly?: boolean;
+}
+
 /**
  * A connection to one field device (or one bus).
  *
  * Guarantees:
  * - `open()` connects or rejects with an error naming the device and endpoint; it may be called
  *   again after a failure or after `close()`.
- * - `read(plan)` resolves with exactly one sample per planned tag, in tag order. Failures of a
+ * - `read(plan)` resolves with exactly one sample per planned tag, in tag order (with
+ *   `changedOnly`, one per changed tag, see ReadOptions). Failures of a
  *   request (timeout, protocol exception, lost connection) come back as bad-quality samples with
  *   a reason; `read` rejects only for programming errors. A lost connection sets `connected` to false.
  * - At most one request is in flight per connection; every request has a timeout.
@@ -47,7 +58,7 @@ export interface Driver {
   readonly connected: boolean;
   open(): Promise<void>;
   plan(tags: readonly Tag[]): ReadPlan;
-  read(plan: ReadPlan): Promise<RawSample[]>;
+  read(plan: ReadPlan, options?: ReadOptions): Promise<RawSample[]>;
   close(): Promise<void>;
   stats(): DriverStats;
   /**

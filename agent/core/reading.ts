@@ -33,7 +33,10 @@ export interface PollCycle {
   deviceId: string;
   /** Wall-clock start of the cycle (ms since epoch). */
   cycleMs: number;
-  /** One sample per tag, in tag order. */
+  /**
+   * One sample per tag, in tag order — or, in a cycle run because a driver announced new values,
+   * one per tag that changed (each sample names its tag by `tagIndex`).
+   */
   samples: RawSample[];
   /** Whether the device was reached in this cycle. */
   connected: boolean;

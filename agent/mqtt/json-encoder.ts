@@ -65,13 +65,32 @@ export interface DeviceStatusPayload {
 // Readings of one request share a timestamp: remember the last one formatted.
 let lastIsoMs = Number.NaN;
 let lastIso = '';
+let lastIsoSecond = Number.NaN;
+/** "YYYY-MM-DDTHH:MM:SS." of lastIsoSecond. */
+let lastIsoPrefix = '';
 
+/**
+ * ms → ISO 8601 UTC. Hot path (once or twice per reading): the date and time up to the second are
+ * cached, so readings within one second (nearly all of them) cost a concatenation, not a Date.
+ */
 function iso(ms: number, where: string): string {
   if (ms === lastIsoMs) return lastIso;
-  const date = new Date(ms);
-  if (!Number.isFinite(date.getTime())) throw new Error(`${where}: timestamp ${String(ms)} is not a valid time`);
+  const second = Math.floor(ms / 1000);
+  if (second !== lastIsoSecond || !Number.isInteger(ms)) {
+    const date = new Date(ms);
+    if (!Number.isFinite(date.getTime())) throw new Error(`${where}: timestamp ${String(ms)} is not a valid time`);
+    lastIsoMs = ms;
+    lastIso = date.toISOString();
+    // Only the common 24-character form (years 0000–9999) is cut into prefix and milliseconds.
+    if (Number.isInteger(ms) && lastIso.length === 24) {
+      lastIsoSecond = second;
+      lastIsoPrefix = lastIso.slice(0, 20);
+    }
+    return lastIso;
+  }
+  const milli = ms - second * 1000;
   lastIsoMs = ms;
-  lastIso = date.toISOString();
+  lastIso = lastIsoPrefix + (milli < 10 ? '00' : milli < 100 ? '0' : '') + milli + 'Z';
   return lastIso;
 }
 

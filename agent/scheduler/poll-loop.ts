@@ -137,7 +137,7 @@ export class PollLoop {
     const cycleMs = this.clock.now();
     let samples: RawSample[];
     try {
-      samples = await this.pollOnce(cycleMs);
+      samples = await this.pollOnce(cycleMs, grid);
     } catch (err) {
       // read() throws only for programming errors; keep the loop alive and make it visible.
       this.logger.error({ err, device: this.device.id }, 'poll cycle failed unexpectedly');
@@ -176,7 +176,7 @@ export class PollLoop {
     this.schedule(due - now);
   }
 
-  private async pollOnce(cycleMs: number): Promise<RawSample[]> {
+  private async pollOnce(cycleMs: number, grid: boolean): Promise<RawSample[]> {
     if (!this.driver.connected && this.health.connected) {
       // Lost between cycles (a driver that watches its link, e.g. an OPC UA subscription, noticed
       // it and announced it): report the gap first and back off, never reopen in the same breath.
@@ -210,7 +210,8 @@ export class PollLoop {
       }
     }
     this.connectedThisCycle = true;
-    const samples = await this.driver.read(this.plan);
+    // A cycle run for announced data takes just what changed; the grid cycles read everything.
+    const samples = await this.driver.read(this.plan, grid ? undefined : { changedOnly: true });
     const stats = this.driver.stats();
     if (stats.lastError) this.health.lastError = stats.lastError;
     return samples;

@@ -21,7 +21,11 @@
  * Reads: a subscribed tag answers with the newest value the subscription delivered (bad
  * 'not-connected' until its first value arrives); 'read' tags are read with ONE Read service call
  * per cycle (maxAge 0, with the device timeout). `onData` listeners hear of new values at most
- * once per publish response (coalesced in a microtask), and of a lost connection.
+ * once per publish response (coalesced in a microtask), and of a lost connection. A `changedOnly`
+ * read (the scheduler's cycle after onData) returns just the subscribed tags that changed since the
+ * last read and sends nothing to the server: servers cap notifications per publish (node-opcua's at
+ * 1000), so 10k changes arrive in ten responses — ten cycles of 1000 tags, not ten of 10k (measured:
+ * agent CPU at 10k items 39 % → see docs/benchmarks.md).
  *
  * Requests in flight: the driver's own service calls (Read) are sequential, one at a time. The
  * subscription's Publish requests are node-opcua's and run beside them, as OPC UA intends.
@@ -35,7 +39,7 @@
  */
 import type { Clock } from '../../agent/core/clock.js';
 import type { DeviceSpec, OpcUaConnection as OpcUaConnectionSpec } from '../../agent/core/device.js';
-import { zeroErrorCounts, type Driver, type DriverContext, type DriverErrorKind, type DriverStats, type ReadPlan } from '../../agent/core/driver.js';
+import { zeroErrorCounts, type Driver, type DriverContext, type DriverErrorKind, type DriverStats, type ReadOptions, type ReadPlan } from '../../agent/core/driver.js';
 import type { Logger } from '../../agent/core/logger.js';
 import type { QualityReason } from '../../agent/core/quality.js';
 import type { RawSample } from '../../agent/core/reading.js';
@@ -109,6 +113,9 @@ interface Link {
   disposed: boolean;
   /** While open() waits for the first value of every item: called on each arriving value. */
   firstValuesWaiter: (() => void) | null;
+  /** Subscribed tags whose value arrived since the last read (for `changedOnly` reads), as flags and in arrival order. */
+  changed: Uint8Array;
+  changedList: number[];
 }
 
 /** Errors that mean the session or channel is gone (anything else with a Bad status is a refused request). */
@@ -252,6 +259,8 @@ export class OpcUaDriver implements Driver {
       lostWhy: null,
       disposed: false,
       firstValuesWaiter: null,
+      changed: new Uint8Array(plan.nodes.length),
+      changedList: [],
     };
     link = current;
     try {
@@ -429,6 +438,10 @@ export class OpcUaDriver implements Driver {
     if (link.disposed) return;
     this.dataChanges++;
     link.slots[tagIndex].latest = this.sampleOf(link, tagIndex, dataValue, this.clock.now());
+    if (link.changed[tagIndex] === 0) {
+      link.changed[tagIndex] = 1;
+      link.changedList.push(tagIndex);
+    }
     link.firstValuesWaiter?.();
     if (this.link === link) this.notify();
   }
@@ -458,7 +471,7 @@ export class OpcUaDriver implements Driver {
     return { ...base, value: converted.value, quality: mapped.quality, ...(mapped.reason ? { reason: mapped.reason, detail: mapped.detail } : {}) };
   }
 
-  read(plan: ReadPlan): Promise<RawSample[]> {
+  read(plan: ReadPlan, options?: ReadOptions): Promise<RawSample[]> {
     if (!(plan instanceof OpcUaReadPlan) || plan.owner !== this) {
       return Promise.reject(new Error(`${this.who}: read() needs a plan built by this driver's plan()`));
     }
@@ -466,15 +479,33 @@ export class OpcUaDriver implements Driver {
       // The subscription follows the latest plan(); an older plan for other tags has no items.
       return Promise.reject(new Error(`${this.who}: read() needs a plan for the tags of the latest plan() call`));
     }
-    const run = this.readChain.then(() => this.readNow(plan));
+    const run = this.readChain.then(() => (options?.changedOnly ? this.readChanged(plan) : this.readNow(plan)));
     this.readChain = run.catch(() => {});
     return run;
+  }
+
+  /** Only the subscribed tags that changed since the last read; nothing is read from the server. */
+  private readChanged(plan: OpcUaReadPlan): RawSample[] {
+    if (this.link) this.checkAlive(this.link);
+    const link = this.link;
+    if (!link || !link.plan.sameNodes(plan)) return this.allDisconnected(plan);
+    const samples: RawSample[] = [];
+    for (const i of link.changedList) {
+      link.changed[i] = 0;
+      const latest = link.slots[i].latest;
+      if (latest) samples.push({ ...latest });
+    }
+    link.changedList = [];
+    return samples;
   }
 
   private async readNow(plan: OpcUaReadPlan): Promise<RawSample[]> {
     if (this.link) this.checkAlive(this.link);
     const link = this.link;
     if (!link || !link.plan.sameNodes(plan)) return this.allDisconnected(plan);
+    // A full read reports every value: nothing is left to report as changed.
+    for (const i of link.changedList) link.changed[i] = 0;
+    link.changedList = [];
     const samples = new Array<RawSample>(plan.tagCount);
     const nowMs = this.clock.now();
     for (const i of plan.subscribed) {

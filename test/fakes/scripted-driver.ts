@@ -1,4 +1,4 @@
-import { zeroErrorCounts, type Driver, type DriverStats, type ReadPlan } from '../../agent/core/driver.js';
+import { zeroErrorCounts, type Driver, type DriverStats, type ReadOptions, type ReadPlan } from '../../agent/core/driver.js';
 import type { RawSample } from '../../agent/core/reading.js';
 import type { Tag } from '../../agent/core/tag.js';
 
@@ -31,8 +31,12 @@ export class ScriptedDriver implements Driver {
     return { requestCount: 1, tagCount: tags.length };
   }
 
-  async read(plan: ReadPlan): Promise<RawSample[]> {
+  /** The options of every read, in order. */
+  readOptions: (ReadOptions | undefined)[] = [];
+
+  async read(plan: ReadPlan, options?: ReadOptions): Promise<RawSample[]> {
     this.reads++;
+    this.readOptions.push(options);
     if (this.holdReads) await new Promise<void>((resolve) => this.held.push(resolve));
     if (this.dropOnNextRead) {
       this.dropOnNextRead = false;

@@ -27,7 +27,7 @@ import { PollLoop } from '../../agent/scheduler/poll-loop.js';
 import { systemClock } from '../../agent/scheduler/system-clock.js';
 import { OpcUaDriver, opcuaDescriptor, type OpcUaReadPlan } from '../../drivers/opcua/index.js';
 import { startOpcUaSimulator, startPlantSimulator, type OpcUaSimulator, type PlantSimulator } from '../../simulators/index.js';
-import { waitFor } from '../helpers/brokers.js';
+import { waitFor, waitForAsync } from '../helpers/brokers.js';
 
 const START = Date.UTC(2026, 6, 14, 14, 0, 0);
 const USERS = { operator: 'op-secret-1' };
@@ -224,6 +224,31 @@ describe('OpcUaDriver', () => {
     expect(samples.map((s) => s.value)).toEqual(expected());
     expect(driver.stats()).toMatchObject({ requests: 0, connected: true });
     expect(driver.stats().publishResponses).toBeGreaterThan(0);
+  });
+
+  it('returns only what changed since the last read when asked (changedOnly), without a Read call', async () => {
+    const names = ['chw_supply_temp', 'power_kw', 'model'];
+    const spec = device([...names.map((n) => point(n)), point('run_hours', { mode: 'read' })]);
+    const driver = newDriver(spec);
+    const plan = driver.plan(spec.tags);
+    await driver.open();
+    await readUntil(driver, plan, 'the first values', allGood);
+    // A full read reports everything, so nothing is pending afterwards.
+    expect(await driver.read(plan, { changedOnly: true })).toEqual([]);
+    const requests = driver.stats().requests;
+    const previous = plant.values(DEVICE).power_kw;
+    plant.step(30);
+    expect(plant.values(DEVICE).power_kw).not.toBe(previous);
+    let changed: Awaited<ReturnType<typeof driver.read>> = [];
+    await waitForAsync('power_kw to arrive as a change', async () => {
+      changed = [...changed, ...(await driver.read(plan, { changedOnly: true }))];
+      return changed.some((s) => s.tagIndex === 1);
+    });
+    // The model string did not change; the polled run_hours is left to full reads.
+    expect(changed.map((s) => s.tagIndex)).not.toContain(2);
+    expect(changed.map((s) => s.tagIndex)).not.toContain(3);
+    expect(changed.find((s) => s.tagIndex === 1)).toMatchObject({ quality: 'good', value: plant.values(DEVICE).power_kw });
+    expect(driver.stats().requests).toBe(requests);
   });
 
   it('reads "read" tags with one Read call per cycle, and mixes them with subscribed tags', async () => {

@@ -152,3 +152,20 @@ function validate(schema: Schema, value: unknown, at = '$'): string[] {
   }
   return errors;
 }
+
+describe('timestamps in payloads', () => {
+  it('writes every millisecond of a second, and across seconds, exactly as Date.toISOString does', async () => {
+    const { encodeDataMessage } = await import('../../../agent/mqtt/json-encoder.js');
+    const base = Date.UTC(2026, 10, 28, 8, 21, 3);
+    const stamps = [base, base + 5, base + 57, base + 999, base + 1000, base + 1042, base - 1, base - 1001, Date.UTC(1969, 11, 31, 23, 59, 59, 7), Date.UTC(10000, 0, 1)];
+    for (const ms of stamps) {
+      const topics = (await import('../../../agent/mqtt/topics.js')).createTopics('g', 'allbit');
+      const record = { id: 1, stream: 'd', kind: 'data' as const, count: 1, firstSeq: 1, lastSeq: 1, prevSeq: null, createdMs: ms, body: { device: 'd', cycleMs: ms, readings: [{ tag: 't', value: 1, unit: '', quality: 'good' as const, timestampMs: ms, serverTimestampMs: ms + 3 }] } };
+      const message = encodeDataMessage(record, topics, '0123456789abcdef', false);
+      const payload = JSON.parse(String(message.payload)) as { ts: string; readings: { ts: string; serverTs: string }[] };
+      expect(payload.ts).toBe(new Date(ms).toISOString());
+      expect(payload.readings[0].ts).toBe(new Date(ms).toISOString());
+      expect(payload.readings[0].serverTs).toBe(new Date(ms + 3).toISOString());
+    }
+  });
+});

@@ -201,6 +201,18 @@ describe('PollLoop with a driver that announces data (subscriptions)', () => {
     await loop.stop();
   });
 
+  it('asks for just the changed tags in a cycle run for announced data, and for everything on the grid', async () => {
+    const { clock, driver, loop } = setup();
+    loop.start();
+    await clock.advance(0);
+    await clock.advance(300);
+    driver.announceData();
+    await clock.advance(0);
+    await clock.advance(700);
+    expect(driver.readOptions).toEqual([undefined, { changedOnly: true }, undefined]);
+    await loop.stop();
+  });
+
   it('ignores announcements once stopped', async () => {
     const { clock, driver, cycles, loop } = setup();
     loop.start();
