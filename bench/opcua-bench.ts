@@ -6,7 +6,7 @@
  * (which includes the broker → subscriber hop, about a millisecond here). Next to it, in the same
  * run: node-opcua-client alone with the same subscription (bench/opcua-baseline-process.ts).
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,12 +14,23 @@ import mqtt from 'mqtt';
 import { stringify } from 'yaml';
 import { PACKAGE_ROOT } from '../config/package-root.js';
 import { forkHelper, nextMessage, stopHelper } from './children.js';
+import type { Arrival } from './broker-process.js';
 import { cpuSeconds, memory } from './proc.js';
 import { distribution, sleep, type Distribution } from './stats.js';
 
 export interface OpcUaCase {
   items: number;
-  agent: { cpuPercent: number; peakRssMb: number; readingsPerSecond: number; badReadings: number; changeToSubscriberMs: Distribution; startToFirstValueMs: number };
+  agent: {
+    cpuPercent: number;
+    peakRssMb: number;
+    readingsPerSecond: number;
+    badReadings: number;
+    /** From the value change on the server to the subscriber: mostly the sampling and publishing wait (phase-dependent, 0–1 interval). */
+    changeToSubscriberMs: Distribution;
+    /** From the agent's data cycle (started when the publish response arrived) to the broker: the agent's own share. */
+    cycleToBrokerMs: Distribution;
+    startToFirstValueMs: number;
+  };
   baseline: { cpuPercent: number; peakRssMb: number; changesPerSecond: number; changeToClientMs: Distribution };
 }
 
@@ -37,7 +48,7 @@ interface Payload {
   readings: { value: unknown; quality: string; serverTs?: string }[];
 }
 
-export async function runOpcUaBench(options: { brokerUrl: string; counts: number[]; windowS: number; warmupS: number; logDir: string; agentNodeFlags?: string[] }, log: (line: string) => void): Promise<OpcUaBenchReport> {
+export async function runOpcUaBench(options: { brokerUrl: string; broker: ChildProcess; counts: number[]; windowS: number; warmupS: number; logDir: string; agentNodeFlags?: string[] }, log: (line: string) => void): Promise<OpcUaBenchReport> {
   const cases: OpcUaCase[] = [];
   for (const items of options.counts) {
     const dir = mkdtempSync(join(tmpdir(), `allbit-bench-opcua-${items}-`));
@@ -48,7 +59,7 @@ export async function runOpcUaBench(options: { brokerUrl: string; counts: number
       const agent = await measureAgent({ ...options, items, dir, endpointUrl, nodeIds });
       log(
         `[opcua ${items}] agent: ${Math.round(agent.readingsPerSecond)} readings/s, CPU ${agent.cpuPercent.toFixed(1)} %, peak RSS ${agent.peakRssMb.toFixed(0)} MB, ` +
-          `change→subscriber p50/p99 ${agent.changeToSubscriberMs.p50}/${agent.changeToSubscriberMs.p99} ms`,
+          `change→subscriber p50/p99 ${agent.changeToSubscriberMs.p50}/${agent.changeToSubscriberMs.p99} ms, data cycle→broker p50/p99 ${agent.cycleToBrokerMs.p50}/${agent.cycleToBrokerMs.p99} ms`,
       );
       const baseline = await measureBaseline({ windowS: options.windowS, warmupS: options.warmupS, endpointUrl, nodeIds, dir });
       log(
@@ -64,7 +75,7 @@ export async function runOpcUaBench(options: { brokerUrl: string; counts: number
   return { windowS: options.windowS, publishingIntervalMs: PUBLISHING_INTERVAL_MS, cases };
 }
 
-async function measureAgent(o: { brokerUrl: string; windowS: number; warmupS: number; logDir: string; items: number; dir: string; endpointUrl: string; nodeIds: string[]; agentNodeFlags?: string[] }): Promise<OpcUaCase['agent']> {
+async function measureAgent(o: { brokerUrl: string; broker: ChildProcess; windowS: number; warmupS: number; logDir: string; items: number; dir: string; endpointUrl: string; nodeIds: string[]; agentNodeFlags?: string[] }): Promise<OpcUaCase['agent']> {
   const gatewayId = `bench-opcua-${o.items}`;
   const configFile = join(o.dir, 'agent.yaml');
   writeFileSync(
@@ -113,9 +124,12 @@ async function measureAgent(o: { brokerUrl: string; windowS: number; warmupS: nu
     const cpu0 = cpuSeconds(pid);
     const t0 = performance.now();
     window = { latencies: [], readings: 0, bad: 0 };
+    o.broker.send({ type: 'window', on: true });
     await sleep(o.windowS * 1000);
+    o.broker.send({ type: 'window', on: false });
     const w = window;
     window = null;
+    const arrivals = (await nextMessage<{ arrivals: { data: Arrival[] } }>(o.broker, 'window')).arrivals.data;
     const elapsedS = (performance.now() - t0) / 1000;
     const cpuPercent = (100 * (cpuSeconds(pid) - cpu0)) / elapsedS;
     return {
@@ -124,6 +138,7 @@ async function measureAgent(o: { brokerUrl: string; windowS: number; warmupS: nu
       readingsPerSecond: w.readings / elapsedS,
       badReadings: w.bad,
       changeToSubscriberMs: distribution(w.latencies),
+      cycleToBrokerMs: distribution(arrivals.filter((a) => Number.isFinite(a.tsMs)).map((a) => a.arrivalMs - a.tsMs)),
       startToFirstValueMs: firstValueMs - startedMs,
     };
   } finally {

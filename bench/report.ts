@@ -186,6 +186,7 @@ export function formatReport(report: BenchReport): string {
         r('agent peak RSS, MB', (c) => num(c.agent.peakRssMb)),
         r('  raw: node-opcua-client alone, peak RSS MB', (c) => num(c.baseline.peakRssMb)),
         r('  raw: data changes/s received', (c) => num(c.baseline.changesPerSecond)),
+        r('agent: data cycle → broker p50 / p99, ms', (c) => (c.agent.cycleToBrokerMs ? `${num(c.agent.cycleToBrokerMs.p50)} / ${num(c.agent.cycleToBrokerMs.p99)}` : '–')),
         r('value change (server ts) → subscriber p50 / p99, ms', (c) => `${num(c.agent.changeToSubscriberMs.p50)} / ${num(c.agent.changeToSubscriberMs.p99)}`),
         r('  raw: value change → node-opcua-client p50 / p99, ms', (c) => (c.baseline.changeToClientMs ? `${num(c.baseline.changeToClientMs.p50)} / ${num(c.baseline.changeToClientMs.p99)}` : '–')),
         r('bad readings in window', (c) => String(c.agent.badReadings)),

@@ -178,7 +178,7 @@ async function main(): Promise<void> {
     if (sections.includes('opcua')) {
       process.stdout.write(`\n[opcua] ${values['opcua-items']} monitored items changing once a second\n`);
       opcua = await runOpcUaBench(
-        { brokerUrl, counts: values['opcua-items']!.split(',').map(Number), windowS: measureS, warmupS, logDir: resultsDir, agentNodeFlags },
+        { brokerUrl, broker: broker.child, counts: values['opcua-items']!.split(',').map(Number), windowS: measureS, warmupS, logDir: resultsDir, agentNodeFlags },
         (line) => process.stdout.write(`${line}\n`),
       );
     }

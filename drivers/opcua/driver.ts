@@ -448,9 +448,17 @@ export class OpcUaDriver implements Driver {
 
   /** One DataValue → one sample: quality from the status code, value converted, source timestamp first. */
   private sampleOf(link: Link, tagIndex: number, dataValue: DataValue, receivedMs: number): RawSample {
-    const status: OpcUaStatus = { value: dataValue.statusCode.value, name: dataValue.statusCode.name };
     const sourceMs = timestampMsOf(dataValue.sourceTimestamp);
     const serverMs = timestampMsOf(dataValue.serverTimestamp);
+    // Hot path (once per data change): a Good value becomes one object of one shape; the status's
+    // name and the generic mapping are only looked at when the status is not plain Good.
+    if (dataValue.statusCode.value === 0) {
+      const converted = convertVariant(dataValue.value as VariantLike);
+      if (converted.ok) {
+        return { tagIndex, value: converted.value, quality: 'good', timestampMs: sourceMs ?? serverMs ?? receivedMs, serverTimestampMs: serverMs ?? undefined };
+      }
+    }
+    const status: OpcUaStatus = { value: dataValue.statusCode.value, name: dataValue.statusCode.name };
     const base = {
       tagIndex,
       timestampMs: sourceMs ?? serverMs ?? receivedMs,
@@ -492,8 +500,9 @@ export class OpcUaDriver implements Driver {
     const samples: RawSample[] = [];
     for (const i of link.changedList) {
       link.changed[i] = 0;
+      // Samples are never changed after they are made (each data change makes a new one): no copy.
       const latest = link.slots[i].latest;
-      if (latest) samples.push({ ...latest });
+      if (latest) samples.push(latest);
     }
     link.changedList = [];
     return samples;
