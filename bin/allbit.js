@@ -9,7 +9,14 @@ import { setFlagsFromString } from 'node:v8';
 // out-of-memory crash. It is not allowed in NODE_OPTIONS, hence here, before anything is loaded.
 setFlagsFromString('--heap-growing-percent=50');
 
-import('../dist/agent/cli.js').then((cli) => cli.main(process.argv.slice(2))).then(
-  (code) => { if (typeof code === 'number') process.exitCode = code; },
+const argv = process.argv.slice(2);
+import('../dist/agent/cli.js').then((cli) => cli.main(argv)).then(
+  (code) => {
+    if (typeof code === 'number') process.exitCode = code;
+    // On Node 20–21 loading node-opcua starts a one-off self-test on the thread pool (a 4096-bit RSA
+    // key, seconds of CPU) that would keep a finished `allbit opcua …` waiting; stdout and stderr
+    // are synchronous on Linux, so exiting loses nothing.
+    if (argv[0] === 'opcua') process.exit();
+  },
   (err) => { console.error(err instanceof Error ? err.message : err); process.exitCode = 1; },
 );

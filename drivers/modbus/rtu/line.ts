@@ -83,8 +83,8 @@ const ERROR_OF_FRAME: Readonly<Record<FrameErrorKind, keyof BusErrorCounts>> = {
 
 /** Minimum wait after a failed transaction, so that the tail of a damaged or late reply passes first. */
 const MIN_RECOVERY_MS = 20;
-/** Silence required before a request, at least: bytes still arriving belong to an earlier reply. */
-const MIN_SILENCE_MS = 2;
+/** Silence required before a request after bytes came while nothing was asked (the tail of a late reply may follow). */
+const MIN_SILENCE_MS = 5;
 const MAX_RECOVERY_MS = 100;
 const LATENCY_EWMA_WEIGHT = 0.1;
 
@@ -249,8 +249,10 @@ export class RtuLine {
     if (this.active || this.gapTimer || !this.stream) return;
     const nowMono = this.clock.monotonicMs();
     // Bytes still arriving (the tail of a late or damaged reply): wait for the line to fall silent.
+    // The gap is measured from the last byte received, as on the wire; after stray bytes (nobody
+    // asked), wait longer: more of that reply may still be on its way.
     const silentForMs = nowMono - this.lastRxMono;
-    const neededSilenceMs = Math.max(this.spec.interFrameGapMs, MIN_SILENCE_MS);
+    const neededSilenceMs = this.idleBurstCounted ? Math.max(this.spec.interFrameGapMs, MIN_SILENCE_MS) : this.spec.interFrameGapMs;
     if (silentForMs < neededSilenceMs) {
       this.waitThenPump(neededSilenceMs - silentForMs);
       return;
@@ -378,7 +380,8 @@ export class RtuLine {
     if (!outcome.ok && outcome.kind !== 'exception' && outcome.kind !== 'comm') this.lastError = `unit ${active.pending.tx.unitId}: ${outcome.detail}`;
     // After a failure, give the rest of a damaged or late reply time to pass before talking again.
     const failed = !outcome.ok && outcome.kind !== 'exception';
-    const waitMs = failed ? Math.max(this.spec.interFrameGapMs, Math.min(MAX_RECOVERY_MS, Math.max(MIN_RECOVERY_MS, active.pending.tx.timeoutMs / 2))) : this.spec.interFrameGapMs;
+    // After an answer the gap counts from its last byte (pump checks it), so no timer is needed here.
+    const waitMs = failed ? Math.max(this.spec.interFrameGapMs, Math.min(MAX_RECOVERY_MS, Math.max(MIN_RECOVERY_MS, active.pending.tx.timeoutMs / 2))) : 0;
     if (this.stream) this.waitThenPump(waitMs);
     active.pending.resolve(outcome);
   }
