@@ -1,0 +1,107 @@
+/**
+ * The alarm engine: every rule's state, fed with readings, the passing of time and operator
+ * actions. Each step is one of the pure rule functions (rule.ts); the engine only routes inputs to
+ * the rules of their tag and keeps the resulting states — the one mutable holder, so that the same
+ * object serves live (fed by the pipeline) and in a backtest (fed from a CSV). Its states are plain
+ * data: `states()` is what SQLite keeps, and an engine built from them continues where the old
+ * one stopped (restart recovery).
+ *
+ * Flood protection: while a device is unreachable (a reading of it is bad with comm-lost or
+ * not-connected), its value rules are suppressed — one comm-loss alarm instead of one per tag.
+ */
+import { actOnRule, evaluateRule, initialRuleState, setCommLossSuppression, tickRule, type ActionResult } from './rule.js';
+import type { AlarmEvent, AlarmInput, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
+
+export interface ActiveAlarm {
+  rule: AlarmRule;
+  state: AlarmRuleState;
+}
+
+const PRIORITY_ORDER = { critical: 0, high: 1, medium: 2, low: 3 } as const;
+
+export class AlarmEngine {
+  private readonly rules = new Map<string, AlarmRule>();
+  private readonly byTag = new Map<string, AlarmRule[]>();
+  private readonly byDevice = new Map<string, AlarmRule[]>();
+  private readonly ruleStates = new Map<string, AlarmRuleState>();
+  private readonly commLost = new Map<string, boolean>();
+
+  constructor(rules: readonly AlarmRule[], saved: ReadonlyMap<string, AlarmRuleState> = new Map()) {
+    for (const rule of rules) {
+      if (this.rules.has(rule.id)) throw new Error(`alarm rule "${rule.id}" is defined twice`);
+      this.rules.set(rule.id, rule);
+      const key = `${rule.device}\u0000${rule.tag}`;
+      // Quality rules first: an input that ends a comm loss reports the loss's end before what the values say.
+      const sameTag = this.byTag.get(key) ?? [];
+      this.byTag.set(key, rule.condition.kind === 'quality' ? [rule, ...sameTag] : [...sameTag, rule]);
+      this.byDevice.set(rule.device, [...(this.byDevice.get(rule.device) ?? []), rule]);
+      // A saved state of a rule whose kind changed would be meaningless; the window of a rate rule is kept as is.
+      this.ruleStates.set(rule.id, saved.get(rule.id) ?? initialRuleState());
+    }
+    for (const [id, state] of this.ruleStates) if (state.suppressedByCommLoss) this.commLost.set(this.rules.get(id)!.device, true);
+  }
+
+  /** A reading arrived; returns the events it caused (in order). */
+  evaluate(input: AlarmInput, nowMs: number): AlarmEvent[] {
+    const events: AlarmEvent[] = [];
+    const lost = input.quality === 'bad' && (input.reason === 'comm-lost' || input.reason === 'not-connected');
+    const known = this.commLost.get(input.device) ?? false;
+    // A good reading ends the loss; a bad reading for another reason says nothing about the link.
+    if (lost !== known && (lost || input.quality !== 'bad')) {
+      this.commLost.set(input.device, lost);
+      for (const rule of this.byDevice.get(input.device) ?? []) {
+        const result = setCommLossSuppression(rule, this.ruleStates.get(rule.id)!, lost, nowMs);
+        this.ruleStates.set(rule.id, result.state);
+        events.push(...result.events);
+      }
+    }
+    const rules = this.byTag.get(`${input.device}\u0000${input.tag}`);
+    if (!rules) return events;
+    for (const rule of rules) {
+      const result = evaluateRule(rule, this.ruleStates.get(rule.id)!, input, nowMs);
+      this.ruleStates.set(rule.id, result.state);
+      events.push(...result.events);
+    }
+    return events;
+  }
+
+  /** Time passed: on/off delays complete, shelving and chatter suppression expire. */
+  tick(nowMs: number): AlarmEvent[] {
+    const events: AlarmEvent[] = [];
+    for (const [id, state] of this.ruleStates) {
+      // Only rules with something pending can change by time alone.
+      if (state.pendingSinceMs === null && state.shelvedUntilMs === null && state.chatterUntilMs === null) continue;
+      const result = tickRule(this.rules.get(id)!, state, nowMs);
+      this.ruleStates.set(id, result.state);
+      events.push(...result.events);
+    }
+    return events;
+  }
+
+  /** An operator action on one alarm; refused (with the reason) when it does not apply. */
+  act(ruleId: string, action: OperatorAction, nowMs: number): ActionResult {
+    const rule = this.rules.get(ruleId);
+    if (!rule) return { state: initialRuleState(), events: [], error: `no alarm "${ruleId}"` };
+    const result = actOnRule(rule, this.ruleStates.get(ruleId)!, action, nowMs);
+    this.ruleStates.set(ruleId, result.state);
+    return result;
+  }
+
+  state(ruleId: string): AlarmRuleState | undefined {
+    return this.ruleStates.get(ruleId);
+  }
+
+  /** Every rule's state, to keep across a restart. */
+  states(): Map<string, AlarmRuleState> {
+    return new Map(this.ruleStates);
+  }
+
+  /** Alarms that are not normal (or are shelved / out of service), most urgent first, then oldest first. */
+  activeAlarms(): ActiveAlarm[] {
+    const out: ActiveAlarm[] = [];
+    for (const [id, state] of this.ruleStates) {
+      if (state.state !== 'normal' || state.shelvedUntilMs !== null || state.outOfService) out.push({ rule: this.rules.get(id)!, state });
+    }
+    return out.sort((a, b) => PRIORITY_ORDER[a.rule.priority] - PRIORITY_ORDER[b.rule.priority] || (a.state.activeSinceMs ?? 0) - (b.state.activeSinceMs ?? 0));
+  }
+}

@@ -1,0 +1,243 @@
+/**
+ * One alarm rule's state machine, as pure functions: (rule, state, input | action | time) →
+ * (state, events). Nothing here reads a clock or keeps a timer: `nowMs` is passed in, so the same
+ * code runs live on the gateway and over history in a backtest.
+ *
+ * Lifecycle (ISA-18.2): normal → active-unack (raised) → active-ack (acknowledged) → normal
+ * (cleared); or active-unack → returned-unack (returned while unacknowledged) → normal
+ * (acknowledged). A returned-unack alarm whose condition comes back is active-unack again.
+ *
+ * - On/off delays: the condition must hold (or stay clear) continuously for the delay; the delay is
+ *   measured from the first evaluation that saw the change, on the time passed in.
+ * - Deadband: a limit alarm clears only below limit − deadband (above limit + deadband for low limits).
+ * - A value rule ignores readings of bad quality: the condition holds its last value (the device's
+ *   comm-loss — a quality rule — says what is going on; the engine suppresses value rules meanwhile).
+ * - Shelved: the state machine runs on, but raises and returns are not announced; at the end of the
+ *   shelving (expiry or unshelve) the alarm is announced as it then stands.
+ * - Out of service: nothing is evaluated; the alarm is normal until returned to service.
+ * - Chatter: more than `chatter.maxActivations` raises within `chatter.windowMs` suppress further
+ *   raises for `chatter.suppressMs` (announced once, counted); the alarm keeps its other transitions.
+ */
+import type { AlarmCondition, AlarmEvent, AlarmEventType, AlarmInput, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
+
+export function initialRuleState(): AlarmRuleState {
+  return {
+    state: 'normal',
+    conditionNow: false,
+    pendingSinceMs: null,
+    activeSinceMs: null,
+    activeValue: null,
+    lastChangeMs: null,
+    ackedBy: null,
+    ackedMs: null,
+    shelvedUntilMs: null,
+    shelvedBy: null,
+    outOfService: false,
+    recentRaisesMs: [],
+    chatterUntilMs: null,
+    chatterSuppressed: 0,
+    suppressedByCommLoss: false,
+    window: [],
+    lastValue: null,
+  };
+}
+
+export interface RuleResult {
+  state: AlarmRuleState;
+  events: AlarmEvent[];
+}
+
+export interface ActionResult extends RuleResult {
+  /** Why the action was refused (nothing changed then). */
+  error?: string;
+}
+
+const isActive = (s: AlarmRuleState): boolean => s.state === 'active-unack' || s.state === 'active-ack';
+
+/** A reading for the rule's tag arrived. */
+export function evaluateRule(rule: AlarmRule, previous: AlarmRuleState, input: AlarmInput, nowMs: number): RuleResult {
+  if (previous.outOfService) return { state: previous, events: [] };
+  const state: AlarmRuleState = { ...previous };
+  const good = input.quality !== 'bad' && input.value !== null;
+  if (good) state.lastValue = input.value;
+  if (rule.condition.kind === 'rate' && good && typeof input.value === 'number') {
+    const from = input.timestampMs - rule.condition.windowMs;
+    state.window = [...previous.window.filter((p) => p.tMs >= from && p.tMs < input.timestampMs), { tMs: input.timestampMs, value: input.value }];
+  }
+  const condition = conditionOf(rule.condition, state, input);
+  if (condition !== null) state.conditionNow = condition;
+  return advance(rule, state, nowMs, previous.conditionNow);
+}
+
+/** Time passed without a reading: delays may complete, shelving and chatter suppression may end. */
+export function tickRule(rule: AlarmRule, previous: AlarmRuleState, nowMs: number): RuleResult {
+  if (previous.outOfService) return { state: previous, events: [] };
+  return advance(rule, { ...previous }, nowMs, previous.conditionNow);
+}
+
+/** The device's comm-loss alarm started or ended: value rules are suppressed meanwhile. */
+export function setCommLossSuppression(rule: AlarmRule, previous: AlarmRuleState, suppressed: boolean, nowMs: number): RuleResult {
+  if (!rule.suppressOnCommLoss || previous.suppressedByCommLoss === suppressed) return { state: previous, events: [] };
+  return advance(rule, { ...previous, suppressedByCommLoss: suppressed }, nowMs, previous.conditionNow);
+}
+
+export function actOnRule(rule: AlarmRule, previous: AlarmRuleState, action: OperatorAction, nowMs: number): ActionResult {
+  const state: AlarmRuleState = { ...previous };
+  const extra = { by: action.by, reason: action.reason };
+  switch (action.type) {
+    case 'acknowledge': {
+      if (state.state === 'active-unack') state.state = 'active-ack';
+      else if (state.state === 'returned-unack') state.state = 'normal';
+      else return { state: previous, events: [], error: `alarm ${rule.id} is ${state.state}: nothing to acknowledge` };
+      state.ackedBy = action.by;
+      state.ackedMs = nowMs;
+      state.lastChangeMs = nowMs;
+      return { state, events: [event(rule, state, 'acknowledged', nowMs, extra)] };
+    }
+    case 'shelve': {
+      if (state.outOfService) return { state: previous, events: [], error: `alarm ${rule.id} is out of service` };
+      if (action.untilMs === undefined || !(action.untilMs > nowMs)) return { state: previous, events: [], error: `shelving alarm ${rule.id} needs an end in the future (untilMs)` };
+      state.shelvedUntilMs = action.untilMs;
+      state.shelvedBy = action.by;
+      return { state, events: [event(rule, state, 'shelved', nowMs, { ...extra, untilMs: action.untilMs })] };
+    }
+    case 'unshelve': {
+      if (state.shelvedUntilMs === null) return { state: previous, events: [], error: `alarm ${rule.id} is not shelved` };
+      state.shelvedUntilMs = null;
+      state.shelvedBy = null;
+      return { state, events: [event(rule, state, 'unshelved', nowMs, extra)] };
+    }
+    case 'remove-from-service': {
+      if (state.outOfService) return { state: previous, events: [], error: `alarm ${rule.id} is already out of service` };
+      const out: AlarmRuleState = { ...initialRuleState(), outOfService: true, lastChangeMs: nowMs, chatterSuppressed: state.chatterSuppressed };
+      return { state: out, events: [event(rule, out, 'removed-from-service', nowMs, extra)] };
+    }
+    case 'return-to-service': {
+      if (!state.outOfService) return { state: previous, events: [], error: `alarm ${rule.id} is in service` };
+      const back: AlarmRuleState = { ...initialRuleState(), lastChangeMs: nowMs, chatterSuppressed: state.chatterSuppressed, suppressedByCommLoss: state.suppressedByCommLoss };
+      return { state: back, events: [event(rule, back, 'returned-to-service', nowMs, extra)] };
+    }
+  }
+}
+
+/** The condition for one input; null when the input says nothing about it (bad quality for a value rule, wrong type). */
+export function conditionOf(condition: AlarmCondition, state: AlarmRuleState, input: AlarmInput): boolean | null {
+  if (condition.kind === 'quality') {
+    if (condition.on === 'bad') return input.quality === 'bad';
+    if (condition.on === 'stale') return input.reason === 'stale';
+    return input.quality === 'bad' && (input.reason === 'comm-lost' || input.reason === 'not-connected');
+  }
+  if (input.quality === 'bad' || input.value === null) return null;
+  const v = input.value;
+  switch (condition.kind) {
+    case 'limit': {
+      if (typeof v !== 'number') return null;
+      const high = condition.level === 'H' || condition.level === 'HH';
+      if (high) return state.conditionNow ? v >= condition.limit - condition.deadband : v >= condition.limit;
+      return state.conditionNow ? v <= condition.limit + condition.deadband : v <= condition.limit;
+    }
+    case 'rate': {
+      const w = state.window;
+      if (w.length < 2) return state.conditionNow;
+      const spanMs = w[w.length - 1].tMs - w[0].tMs;
+      // A rate over less than half the window is too noisy to judge.
+      if (spanMs < condition.windowMs / 2) return state.conditionNow;
+      const perMin = ((w[w.length - 1].value - w[0].value) * 60_000) / spanMs;
+      return (condition.maxRisePerMin !== undefined && perMin > condition.maxRisePerMin) || (condition.maxFallPerMin !== undefined && perMin < -condition.maxFallPerMin);
+    }
+    case 'discrete': {
+      const alarmWhen = condition.alarmWhen ?? true;
+      if (condition.bit !== undefined) {
+        if (typeof v !== 'number' || !Number.isInteger(v)) return null;
+        return (Math.floor(v / 2 ** condition.bit) % 2 === 1) === alarmWhen;
+      }
+      if (typeof v === 'boolean') return v === alarmWhen;
+      if (typeof v === 'number') return (v !== 0) === alarmWhen;
+      return null;
+    }
+  }
+}
+
+/** Applies delays, suppression, chatter and shelving to the current condition; emits what changed. */
+function advance(rule: AlarmRule, state: AlarmRuleState, nowMs: number, conditionBefore: boolean): RuleResult {
+  const events: AlarmEvent[] = [];
+  // Shelving and chatter suppression end by time.
+  if (state.shelvedUntilMs !== null && nowMs >= state.shelvedUntilMs) {
+    state.shelvedUntilMs = null;
+    state.shelvedBy = null;
+    events.push(event(rule, state, 'unshelved', nowMs, { reason: 'shelving expired' }));
+  }
+  if (state.chatterUntilMs !== null && nowMs >= state.chatterUntilMs) state.chatterUntilMs = null;
+
+  const active = isActive(state);
+  if (state.conditionNow === active) {
+    state.pendingSinceMs = null;
+    return { state, events };
+  }
+  if (state.suppressedByCommLoss && state.conditionNow) {
+    // The device's values mean nothing while it is unreachable: no raise, no pending delay.
+    state.pendingSinceMs = null;
+    return { state, events };
+  }
+  if (state.pendingSinceMs === null) state.pendingSinceMs = nowMs;
+  const delayMs = state.conditionNow ? rule.onDelayMs : rule.offDelayMs;
+  if (nowMs - state.pendingSinceMs < delayMs) return { state, events };
+  state.pendingSinceMs = null;
+
+  const shelved = state.shelvedUntilMs !== null;
+  if (state.conditionNow) {
+    state.recentRaisesMs = state.recentRaisesMs.filter((t) => t > nowMs - rule.chatter.windowMs);
+    if (state.chatterUntilMs !== null) {
+      if (!conditionBefore) state.chatterSuppressed++;
+      return { state, events };
+    }
+    if (state.recentRaisesMs.length >= rule.chatter.maxActivations) {
+      state.chatterUntilMs = nowMs + rule.chatter.suppressMs;
+      state.chatterSuppressed++;
+      events.push(event(rule, state, 'chatter-suppressed', nowMs, { reason: `${state.recentRaisesMs.length} raises within ${Math.round(rule.chatter.windowMs / 1000)} s`, untilMs: state.chatterUntilMs }));
+      return { state, events };
+    }
+    state.recentRaisesMs = [...state.recentRaisesMs, nowMs];
+    state.state = 'active-unack';
+    state.activeSinceMs = nowMs;
+    state.activeValue = state.lastValue;
+    state.lastChangeMs = nowMs;
+    state.ackedBy = null;
+    state.ackedMs = null;
+    if (!shelved) events.push(event(rule, state, 'raised', nowMs));
+  } else {
+    const type: AlarmEventType = state.state === 'active-unack' ? 'returned' : 'cleared';
+    state.state = state.state === 'active-unack' ? 'returned-unack' : 'normal';
+    state.lastChangeMs = nowMs;
+    if (!shelved) events.push(event(rule, state, type, nowMs));
+  }
+  return { state, events };
+}
+
+function event(rule: AlarmRule, state: AlarmRuleState, type: AlarmEventType, tsMs: number, extra: { by?: string; reason?: string; untilMs?: number } = {}): AlarmEvent {
+  const value = type === 'raised' ? state.activeValue : state.lastValue;
+  return {
+    type,
+    ruleId: rule.id,
+    device: rule.device,
+    tag: rule.tag,
+    priority: rule.priority,
+    state: state.state,
+    message: renderMessage(rule, value),
+    value,
+    unit: rule.unit,
+    tsMs,
+    ...(extra.by !== undefined ? { by: extra.by } : {}),
+    ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
+    ...(extra.untilMs !== undefined ? { untilMs: extra.untilMs } : {}),
+  };
+}
+
+/** "{device} {tag} {value} {unit} above {limit}" → "chiller-1 chw_supply_temp 18.2 °C above 18". */
+export function renderMessage(rule: AlarmRule, value: number | boolean | string | null): string {
+  const limit = rule.condition.kind === 'limit' ? String(rule.condition.limit) : '';
+  const shown = typeof value === 'number' ? String(Math.round(value * 1000) / 1000) : value === null ? '—' : String(value);
+  return rule.message.replace(/\{(value|limit|unit|device|tag)\}/g, (_, key: string) =>
+    key === 'value' ? shown : key === 'limit' ? limit : key === 'unit' ? rule.unit : key === 'device' ? rule.device : rule.tag,
+  );
+}
