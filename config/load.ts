@@ -6,11 +6,12 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { dirname, extname, isAbsolute, join, resolve } from 'node:path';
 import { LineCounter, parseDocument, type Document } from 'yaml';
+import type { AlarmCondition, AlarmRule } from '../agent/core/alarm.js';
 import type { DeviceConnection, DeviceSpec, OpcUaIdentity, RtuBusSpec } from '../agent/core/device.js';
 import type { DataType, Tag, TagSource } from '../agent/core/tag.js';
 import { ConfigError, fromZodIssues, type ConfigIssue } from './issues.js';
 import { z } from 'zod';
-import { busSchema, configSchema, deviceSchema, profileSchema, type BusConfig, type Config, type DeviceConfig, type ProfileConfig, type SecretRef, type TagFieldsConfig } from './schema.js';
+import { busSchema, configSchema, deviceSchema, profileSchema, type AlarmConfig, type BusConfig, type Config, type DeviceConfig, type ProfileConfig, type SecretRef, type TagFieldsConfig } from './schema.js';
 import { PACKAGE_ROOT } from './package-root.js';
 import { Secret } from './secret.js';
 
@@ -32,6 +33,8 @@ export interface ResolvedConfig {
   buses: RtuBusSpec[];
   opcua: { pkiDir: string };
   devices: DeviceSpec[];
+  /** Every device's alarm rules, ids unique in the gateway. */
+  alarms: AlarmRule[];
 }
 
 /** What resolving a device needs besides the device itself. */
@@ -96,6 +99,20 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     if (spec) devices.push(spec);
   });
   checkUnitIdsPerBus(config.devices, devices, issues);
+  const alarms: AlarmRule[] = [];
+  const alarmIds = new Map<string, string>();
+  config.devices.forEach((device, index) => {
+    const spec = devices.find((d) => d.id === device.id);
+    if (!spec) return;
+    device.alarms.forEach((a, i) => {
+      const rule = resolveAlarm(a, spec, `devices[${index}].alarms[${i}]`, issues);
+      if (!rule) return;
+      const other = alarmIds.get(rule.id);
+      if (other !== undefined) issues.push({ path: `devices[${index}].alarms[${i}].id`, message: `alarm id "${rule.id}" is already used at ${other} (give one of them an id)` });
+      alarmIds.set(rule.id, `devices[${index}].alarms[${i}]`);
+      alarms.push(rule);
+    });
+  });
 
   const password = config.mqtt.password === undefined ? undefined : resolveSecret(config.mqtt.password, 'mqtt.password', env, configDir, issues);
   let tls: ResolvedMqttConfig['tls'];
@@ -125,6 +142,7 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     buses: [...buses.values()],
     opcua: { pkiDir },
     devices,
+    alarms,
   };
   return deepFreeze(resolved);
 }
@@ -427,6 +445,66 @@ function resolveConnection(device: DeviceConfig, protocol: DeviceConnection['pro
     pkiDir: context.pkiDir,
     publishingIntervalMs: device.publishingIntervalMs ?? pollIntervalMs,
     sessionTimeoutMs: device.sessionTimeoutMs ?? 60000,
+  };
+}
+
+const LIMIT_LEVELS = { 'high-high': 'HH', high: 'H', low: 'L', 'low-low': 'LL' } as const;
+const DEFAULT_MESSAGES: Readonly<Record<AlarmConfig['type'], string>> = {
+  'high-high': '{device} {tag} very high: {value} {unit} (limit {limit})',
+  high: '{device} {tag} high: {value} {unit} (limit {limit})',
+  low: '{device} {tag} low: {value} {unit} (limit {limit})',
+  'low-low': '{device} {tag} very low: {value} {unit} (limit {limit})',
+  rate: '{device} {tag} changing fast: {value} {unit}',
+  bit: '{device} {tag} alarm bit set',
+  status: '{device} {tag} in alarm',
+  'comm-loss': '{device} unreachable',
+  stale: '{device} {tag} not updating',
+};
+/** A rule that raised this often within the window is suppressed for a while (ISA-18.2 chattering alarm). */
+const DEFAULT_CHATTER = { maxActivations: 5, windowMs: 10 * 60_000, suppressMs: 10 * 60_000 };
+
+/** One configured alarm → a rule the engine runs; every mistake named with its place. */
+function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: ConfigIssue[]): AlarmRule | undefined {
+  const before = issues.length;
+  const needsTag = a.type !== 'comm-loss';
+  if (needsTag && a.tag === undefined) issues.push({ path: `${at}.tag`, message: `a ${a.type} alarm watches a tag: name it` });
+  if (!needsTag && a.tag !== undefined) issues.push({ path: `${at}.tag`, message: 'a comm-loss alarm watches the device, not a tag: leave tag out' });
+  const tag = a.tag === undefined ? device.tags[0] : device.tags.find((t) => t.name === a.tag);
+  if (a.tag !== undefined && !tag) issues.push({ path: `${at}.tag`, message: `device ${device.id} has no tag "${a.tag}"` });
+  const limitType = a.type in LIMIT_LEVELS;
+  if (limitType && a.limit === undefined) issues.push({ path: `${at}.limit`, message: `a ${a.type} alarm needs a limit` });
+  if (!limitType && (a.limit !== undefined || a.deadband !== undefined)) issues.push({ path: `${at}.limit`, message: `limit and deadband apply to high-high, high, low and low-low alarms, not ${a.type}` });
+  if (a.type === 'rate' && a.maxRisePerMin === undefined && a.maxFallPerMin === undefined) issues.push({ path: `${at}.maxRisePerMin`, message: 'a rate alarm needs maxRisePerMin, maxFallPerMin or both' });
+  if (a.type !== 'rate' && (a.maxRisePerMin !== undefined || a.maxFallPerMin !== undefined || a.windowMs !== undefined)) issues.push({ path: `${at}.windowMs`, message: `maxRisePerMin, maxFallPerMin and windowMs apply to rate alarms, not ${a.type}` });
+  if (a.type === 'bit' && a.bit === undefined) issues.push({ path: `${at}.bit`, message: 'a bit alarm needs bit (0 = least significant)' });
+  if (a.type !== 'bit' && a.bit !== undefined) issues.push({ path: `${at}.bit`, message: `bit applies to bit alarms, not ${a.type}` });
+  if (a.alarmWhen !== undefined && a.type !== 'bit' && a.type !== 'status') issues.push({ path: `${at}.alarmWhen`, message: `alarmWhen applies to bit and status alarms, not ${a.type}` });
+  if (tag && a.tag !== undefined && !('nodeId' in tag.source)) {
+    const type = tag.source.type;
+    const numeric = type !== 'bool' && type !== 'string';
+    if ((limitType || a.type === 'rate') && !numeric) issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a ${a.type} alarm needs a numeric tag` });
+    if (a.type === 'bit' && !/^u?int(16|32)$/.test(type)) issues.push({ path: `${at}.bit`, message: `tag ${tag.name} is ${type}: a bit alarm needs an integer word (int16, uint16, int32, uint32)` });
+    if (a.type === 'status' && type !== 'bool') issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a status alarm needs a bool tag (use bit for a bit of a word)` });
+  }
+  if (issues.length > before || !tag) return undefined;
+  let condition: AlarmCondition;
+  if (limitType) condition = { kind: 'limit', level: LIMIT_LEVELS[a.type as keyof typeof LIMIT_LEVELS], limit: a.limit!, deadband: a.deadband ?? 0 };
+  else if (a.type === 'rate') condition = { kind: 'rate', windowMs: a.windowMs ?? 60_000, ...(a.maxRisePerMin !== undefined ? { maxRisePerMin: a.maxRisePerMin } : {}), ...(a.maxFallPerMin !== undefined ? { maxFallPerMin: a.maxFallPerMin } : {}) };
+  else if (a.type === 'bit') condition = { kind: 'discrete', bit: a.bit!, alarmWhen: a.alarmWhen ?? true };
+  else if (a.type === 'status') condition = { kind: 'discrete', alarmWhen: a.alarmWhen ?? true };
+  else condition = { kind: 'quality', on: a.type === 'comm-loss' ? 'comm-lost' : 'stale' };
+  return {
+    id: a.id ?? `${device.id}.${a.tag ?? 'device'}.${a.type}`,
+    device: device.id,
+    tag: tag.name,
+    condition,
+    priority: a.priority,
+    message: a.message ?? DEFAULT_MESSAGES[a.type],
+    unit: tag.unit,
+    onDelayMs: a.onDelayMs,
+    offDelayMs: a.offDelayMs,
+    chatter: DEFAULT_CHATTER,
+    suppressOnCommLoss: condition.kind !== 'quality',
   };
 }
 

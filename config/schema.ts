@@ -63,6 +63,29 @@ export type ProfileConfig = z.infer<typeof profileSchema>;
 
 const durationMs = z.number().int().min(1);
 
+/** One alarm on a device: which tag, what condition, how urgent, what to tell the operator. */
+export const alarmSchema = z
+  .object({
+    id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,127}$/).optional().describe('unique in the gateway; default <device>.<tag>.<type>'),
+    type: z
+      .enum(['high-high', 'high', 'low', 'low-low', 'rate', 'bit', 'status', 'comm-loss', 'stale'])
+      .describe('limit (high-high, high, low, low-low), rate of change, a bit of an alarm word, a bool status, or from quality'),
+    tag: identifier.optional().describe('the tag watched; not for comm-loss'),
+    limit: z.number().optional().describe('limit types: the limit, in the tag\'s unit'),
+    deadband: z.number().min(0).optional().describe('limit types: the alarm clears only this far back inside the limit (default 0)'),
+    maxRisePerMin: z.number().positive().optional().describe('rate: largest normal rise per minute'),
+    maxFallPerMin: z.number().positive().optional().describe('rate: largest normal fall per minute'),
+    windowMs: durationMs.optional().describe('rate: the window the rate is measured over (default 60000)'),
+    bit: z.number().int().min(0).max(63).optional().describe('bit: which bit of the word (0 = least significant)'),
+    alarmWhen: z.boolean().optional().describe('bit/status: the alarm state of the bit or status (default true)'),
+    priority: z.enum(['critical', 'high', 'medium', 'low']).default('medium'),
+    message: z.string().min(1).optional().describe('shown to operators; {value} {limit} {unit} {device} {tag} are filled in'),
+    onDelayMs: z.number().int().min(0).default(0).describe('the condition must hold this long before the alarm is raised'),
+    offDelayMs: z.number().int().min(0).default(0).describe('the condition must be clear this long before the alarm returns'),
+  })
+  .strict();
+export type AlarmConfig = z.infer<typeof alarmSchema>;
+
 export const PROTOCOLS = ['modbus-tcp', 'modbus-rtu', 'opcua'] as const;
 
 /** A shared RTU line: a local serial port, or a serial-to-Ethernet converter passing raw RTU frames over TCP. */
@@ -123,6 +146,7 @@ export const deviceSchema = z
     maxBitsPerRequest: z.number().int().min(1).max(2000).optional().describe('largest read of coils/discrete inputs the device accepts'),
     tags: z.array(tagFieldsSchema).default([]).describe('overrides of profile tags (by name) and additional tags'),
     exclude: z.array(identifier).default([]).describe('profile tags not to poll'),
+    alarms: z.array(alarmSchema).default([]).describe('alarms on this device\'s tags (ISA-18.2 lifecycle)'),
   })
   .strict();
 export type DeviceConfig = z.infer<typeof deviceSchema>;

@@ -1,47 +1,12 @@
 /**
  * Alarm rules, their state and their events (ISA-18.2 / IEC 62682 style). Pure data: the engine
- * (evaluate.ts) turns (state, reading, now) into (state, events), the same way live and in a
+ * (rule.ts, engine.ts) turns (state, reading, now) into (state, events), the same way live and in a
  * backtest over history.
  */
 import type { Quality, QualityReason } from '../core/quality.js';
 
-export const ALARM_PRIORITIES = ['critical', 'high', 'medium', 'low'] as const;
-export type AlarmPriority = (typeof ALARM_PRIORITIES)[number];
-
-/** ISA-18.2 alarm states (the "normal" state is both: condition clear and acknowledged). */
-export type AlarmState = 'normal' | 'active-unack' | 'active-ack' | 'returned-unack';
-
-export type LimitLevel = 'HH' | 'H' | 'L' | 'LL';
-
-export type AlarmCondition =
-  /** High (HH, H): value ≥ limit raises, value < limit − deadband clears. Low (L, LL) mirrored. */
-  | { kind: 'limit'; level: LimitLevel; limit: number; deadband: number }
-  /** Rate of change over `windowMs`, in units per minute: rising faster than `maxRisePerMin` or falling faster than `maxFallPerMin` (both positive numbers). */
-  | { kind: 'rate'; windowMs: number; maxRisePerMin?: number; maxFallPerMin?: number }
-  /** A status: a bool tag (alarm when it equals `alarmWhen`, default true) or one bit of an alarm word. */
-  | { kind: 'discrete'; bit?: number; alarmWhen?: boolean }
-  /** From quality: comm-lost (the device is unreachable) or stale (no fresh value). */
-  | { kind: 'quality'; on: 'comm-lost' | 'stale' | 'bad' };
-
-export interface AlarmRule {
-  /** Unique in the gateway: "chiller-1.chw_supply_temp.H". */
-  id: string;
-  device: string;
-  tag: string;
-  condition: AlarmCondition;
-  priority: AlarmPriority;
-  /** Shown to operators; `{value}`, `{limit}`, `{unit}`, `{device}`, `{tag}` are filled in. */
-  message: string;
-  unit: string;
-  /** The condition must hold this long before the alarm is raised (0: at once). */
-  onDelayMs: number;
-  /** The condition must be clear this long before the alarm returns (0: at once). */
-  offDelayMs: number;
-  /** Chatter: more than `maxActivations` raises within `windowMs` suppress new raises for `suppressMs`. */
-  chatter: { maxActivations: number; windowMs: number; suppressMs: number };
-  /** Suppressed while the device's comm-loss alarm is active (its values mean nothing then). Default true, except for quality rules. */
-  suppressOnCommLoss: boolean;
-}
+export { ALARM_PRIORITIES, type AlarmCondition, type AlarmPriority, type AlarmRule, type AlarmState, type LimitLevel } from '../core/alarm.js';
+import type { AlarmPriority, AlarmState } from '../core/alarm.js';
 
 export interface OperatorAction {
   type: 'acknowledge' | 'shelve' | 'unshelve' | 'remove-from-service' | 'return-to-service';

@@ -9,3 +9,4 @@ export * from './outbox.js';
 export * from './publisher.js';
 export * from './bus.js';
 export * from './backoff.js';
+export * from './alarm.js';

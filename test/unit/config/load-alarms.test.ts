@@ -1,0 +1,82 @@
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, formatIssue } from '../../../config/issues.js';
+import { loadConfigText } from '../../../config/load.js';
+
+const file = join(mkdtempSync(join(tmpdir(), 'allbit-config-alarms-')), 'gateway.yaml');
+const head = `
+gateway: { id: edge-01 }
+mqtt: { url: "mqtt://127.0.0.1:1883" }
+devices:
+  - id: chiller-1
+    profile: chiller
+    host: 127.0.0.1
+    alarms:
+`;
+
+function problems(text: string): string[] {
+  try {
+    loadConfigText(text, file, { env: {} });
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as ConfigError).issues.map(formatIssue);
+  }
+  throw new Error('expected the config to be rejected');
+}
+
+describe('config: alarms', () => {
+  it('resolves limit, rate, bit, status and comm-loss alarms into engine rules', () => {
+    const config = loadConfigText(
+      head +
+        `      - { type: high, tag: chw_supply_temp, limit: 18, deadband: 0.3, priority: high, onDelayMs: 30000 }
+      - { type: rate, tag: chw_supply_temp, maxRisePerMin: 0.5, windowMs: 300000 }
+      - { type: bit, tag: alarm_word, bit: 1, priority: critical, message: "{device}: high condenser pressure" }
+      - { type: status, tag: chw_flow_ok, alarmWhen: false, priority: critical }
+      - { type: comm-loss, priority: critical }
+`,
+      file,
+      { env: {} },
+    );
+    expect(config.alarms.map((a) => [a.id, a.tag, a.condition, a.priority])).toEqual([
+      ['chiller-1.chw_supply_temp.high', 'chw_supply_temp', { kind: 'limit', level: 'H', limit: 18, deadband: 0.3 }, 'high'],
+      ['chiller-1.chw_supply_temp.rate', 'chw_supply_temp', { kind: 'rate', windowMs: 300000, maxRisePerMin: 0.5 }, 'medium'],
+      ['chiller-1.alarm_word.bit', 'alarm_word', { kind: 'discrete', bit: 1, alarmWhen: true }, 'critical'],
+      ['chiller-1.chw_flow_ok.status', 'chw_flow_ok', { kind: 'discrete', alarmWhen: false }, 'critical'],
+      ['chiller-1.device.comm-loss', config.devices[0].tags[0].name, { kind: 'quality', on: 'comm-lost' }, 'critical'],
+    ]);
+    expect(config.alarms[0]).toMatchObject({ unit: '°C', onDelayMs: 30000, offDelayMs: 0, suppressOnCommLoss: true, message: expect.stringContaining('{limit}') });
+    expect(config.alarms[4].suppressOnCommLoss).toBe(false);
+  });
+
+  it('names every wrong alarm with its place', () => {
+    const found = problems(
+      head +
+        `      - { type: high, tag: chw_supply_temp }
+      - { type: high, tag: no_such_tag, limit: 3 }
+      - { type: rate, tag: chw_supply_temp }
+      - { type: bit, tag: chw_supply_temp }
+      - { type: status, tag: power_kw }
+      - { type: low, tag: model, limit: 1 }
+      - { type: comm-loss, tag: power_kw }
+      - { type: high, tag: power_kw, limit: 500, bit: 2 }
+      - { type: high, tag: power_kw, limit: 600 }
+      - { type: high, tag: power_kw, limit: 650 }
+`,
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^devices\[0\]\.alarms\[0\]\.limit .*a high alarm needs a limit/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[1\]\.tag .*device chiller-1 has no tag "no_such_tag"/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[2\]\.maxRisePerMin .*needs maxRisePerMin, maxFallPerMin or both/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[3\]\.bit .*needs bit/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[4\]\.type .*a status alarm needs a bool tag/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[5\]\.type .*tag model is string: a low alarm needs a numeric tag/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[6\]\.tag .*comm-loss alarm watches the device/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[7\]\.bit .*bit applies to bit alarms, not high/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[9\]\.id .*alarm id "chiller-1\.power_kw\.high" is already used at devices\[0\]\.alarms\[8\]/),
+      ]),
+    );
+  });
+});
