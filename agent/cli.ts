@@ -21,6 +21,7 @@ Commands:
   validate --config FILE   check a config file; exit 0 if good, 1 listing every problem
   simulate                 run the plant simulator alone (Modbus TCP, Modbus RTU, OPC UA)
   demo                     simulator + embedded MQTT broker + agent + status page
+  alarms backtest          run the alarm rules over a recorded history (CSV)
   opcua browse             print an OPC UA server's address space (NodeIds for tags)
   opcua trust              show an OPC UA server's certificate and trust it
 
@@ -78,6 +79,28 @@ Options:
       --broker-port PORT   preferred MQTT port (default 1883)
       --status-port PORT   preferred status page port (default 8080)
       --time-speed N       simulated seconds per real second (default 1)
+  -h, --help               this help
+`,
+  alarms: `Usage: allbit alarms backtest [options]
+
+Alarm tools:
+  backtest   run the configured alarm rules over a recorded history (CSV) and print every event
+             and a summary per alarm
+
+Run \`allbit alarms backtest --help\` for its options.
+`,
+  'alarms backtest': `Usage: allbit alarms backtest --config FILE --csv HISTORY.csv --time-column NAME --map COLUMN=device.tag [--map …] [--json]
+
+Runs the alarm rules of FILE over a recorded history, with the recorded time as the clock (delays,
+deadbands and chatter suppression behave as they would have live), and prints every alarm event
+with its time and a summary per alarm: how often raised, how long active in total, the longest.
+
+Options:
+  -c, --config FILE        the gateway config whose devices[].alarms are tested
+      --csv FILE           the history: a header row, a time column, one column per signal
+      --time-column NAME   the time column: ISO 8601, or epoch seconds or milliseconds
+      --map COLUMN=DEV.TAG which column holds which device tag (repeatable)
+      --json               events and summary as JSON
   -h, --help               this help
 `,
   opcua: `Usage: allbit opcua browse|trust [options]
@@ -151,6 +174,15 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     'time-speed': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
+  alarms: { help: { type: 'boolean', short: 'h' } },
+  'alarms backtest': {
+    config: { type: 'string', short: 'c' },
+    csv: { type: 'string' },
+    'time-column': { type: 'string' },
+    map: { type: 'string', multiple: true },
+    json: { type: 'boolean' },
+    help: { type: 'boolean', short: 'h' },
+  },
   opcua: { help: { type: 'boolean', short: 'h' } },
   'opcua browse': {
     endpoint: { type: 'string' },
@@ -194,6 +226,7 @@ export async function main(argv: string[], out: NodeJS.WritableStream = process.
   }
   // `allbit opcua browse …`: the subcommand is part of the command's name ("opcua browse").
   if (command === 'opcua' && COMMAND_OPTIONS[`opcua ${rest[0]}`]) return main([`opcua ${rest[0]}`, ...rest.slice(1)], out, err);
+  if (command === 'alarms' && COMMAND_OPTIONS[`alarms ${rest[0]}`]) return main([`alarms ${rest[0]}`, ...rest.slice(1)], out, err);
   const options = COMMAND_OPTIONS[command];
   if (!options) {
     err.write(`allbit: unknown command "${command}"\n\n${USAGE}`);
@@ -266,6 +299,25 @@ async function runCommand(
         out,
         err,
       );
+    case 'alarms':
+      err.write(COMMAND_HELP.alarms);
+      return 1;
+    case 'alarms backtest': {
+      const { backtestCommand, AlarmsUsageError } = await import('./alarms-command.js');
+      const required = ['config', 'csv', 'time-column'] as const;
+      for (const name of required) if (values[name] === undefined) throw new UsageError(`--${name} is required`);
+      if (!values.map || (values.map as string[]).length === 0) throw new UsageError('--map COLUMN=device.tag is required (at least one)');
+      try {
+        return backtestCommand(
+          { config: values.config as string, csv: values.csv as string, timeColumn: values['time-column'] as string, map: values.map as string[], json: values.json === true },
+          out,
+          err,
+        );
+      } catch (e) {
+        if (e instanceof AlarmsUsageError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
     case 'opcua':
       err.write(COMMAND_HELP.opcua);
       return 1;
