@@ -8,6 +8,10 @@ import type { ResolvedConfig } from '../config/load.js';
 import { modbusTcpDescriptor } from '../drivers/modbus/index.js';
 import { createModbusRtuDescriptor } from '../drivers/modbus/rtu/index.js';
 import { opcuaDescriptor } from '../drivers/opcua/index.js';
+import { AlarmEngine } from './alarms/engine.js';
+import { renderMessage } from './alarms/rule.js';
+import type { AlarmEvent, AlarmRuleState } from './alarms/types.js';
+import { alarmStatePathFor, SqliteAlarmStateStore } from './buffer/sqlite-alarm-state.js';
 import { openSqliteOutbox } from './buffer/sqlite-outbox.js';
 import type { Clock } from './core/clock.js';
 import type { Driver, DriverDescriptor } from './core/driver.js';
@@ -18,7 +22,7 @@ import { Forwarder } from './mqtt/forwarder.js';
 import { encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
 import { MqttPublisher, redactUrl } from './mqtt/mqtt-publisher.js';
 import { createTopics, type Topics } from './mqtt/topics.js';
-import type { PollCycle } from './core/reading.js';
+import type { PollCycle, Reading } from './core/reading.js';
 import { PollLoop } from './scheduler/poll-loop.js';
 import { systemClock } from './scheduler/system-clock.js';
 import { Ticker } from './scheduler/ticker.js';
@@ -139,11 +143,81 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   publisher.onStateChange((s) => {
     state.setBroker(s);
     if (s.state === 'connected') {
+      publishActiveAlarms();
       for (const [id, online] of availability) publishDeviceStatus(id, online, online ? null : (loops.get(id)?.snapshot().lastError ?? null));
     }
   });
 
-  const ingest = new CycleIngest({ devices: config.devices, outbox, state, clock, logger: logger.child({ part: 'ingest' }), onAppended: (stored) => forwarder.wake(stored) });
+  // Alarms: the engine continues from the state saved beside the outbox; its events go into the
+  // outbox with the readings that caused them; the list of active alarms is published retained.
+  let alarmStore: SqliteAlarmStateStore | null = null;
+  let alarms: AlarmEngine | null = null;
+  if (config.alarms.length > 0) {
+    try {
+      alarmStore = new SqliteAlarmStateStore(alarmStatePathFor(config.buffer.path));
+      alarms = new AlarmEngine(config.alarms, alarmStore.load() as Map<string, AlarmRuleState>);
+    } catch (err) {
+      alarmStore?.close();
+      outbox.close();
+      throw err;
+    }
+    logger.info({ rules: config.alarms.length, active: alarms.activeAlarms().length, state: alarmStore.path }, 'alarms loaded');
+  }
+  const publishActiveAlarms = (): void => {
+    if (!alarms) return;
+    const payload = {
+      v: 1,
+      gateway: config.gateway.id,
+      ts: new Date(clock.now()).toISOString(),
+      alarms: alarms.activeAlarms().map(({ rule, state: s }) => ({
+        alarm: rule.id,
+        device: rule.device,
+        tag: rule.tag,
+        priority: rule.priority,
+        state: s.state,
+        message: renderMessage(rule, s.activeValue),
+        value: s.activeValue,
+        unit: rule.unit,
+        since: s.activeSinceMs === null ? null : new Date(s.activeSinceMs).toISOString(),
+        ...(s.shelvedUntilMs !== null ? { shelvedUntil: new Date(s.shelvedUntilMs).toISOString(), shelvedBy: s.shelvedBy } : {}),
+        ...(s.outOfService ? { outOfService: true } : {}),
+      })),
+    };
+    publisher.publish([{ topic: topics.alarmsActive, payload: JSON.stringify(payload), qos: 1, retain: true }]).catch(() => {
+      // Published again on the next change and on reconnection.
+    });
+  };
+  const afterAlarmEvents = (events: readonly AlarmEvent[]): void => {
+    if (events.length === 0 || !alarms || !alarmStore) return;
+    const changed = new Set(events.map((e) => e.ruleId));
+    try {
+      alarmStore.save([...changed].map((id) => [id, alarms!.state(id)]), clock.now());
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'could not save alarm state; alarm events are still buffered');
+    }
+    publishActiveAlarms();
+  };
+  const alarmSink = alarms && {
+    evaluate: (readings: readonly Reading[], nowMs: number) => {
+      const events: AlarmEvent[] = [];
+      for (const r of readings) events.push(...alarms!.evaluate({ device: r.device, tag: r.tag, value: r.value, quality: r.quality, reason: r.reason, timestampMs: r.timestampMs }, nowMs));
+      afterAlarmEvents(events);
+      return events;
+    },
+  };
+
+  const ingest = new CycleIngest({ devices: config.devices, outbox, state, clock, logger: logger.child({ part: 'ingest' }), onAppended: (stored) => forwarder.wake(stored), ...(alarmSink ? { alarms: alarmSink } : {}) });
+  const alarmTicker = new Ticker(
+    clock,
+    1000,
+    () => {
+      if (!alarms) return;
+      const events = alarms.tick(clock.now());
+      ingest.appendAlarmEvents(events);
+      afterAlarmEvents(events);
+    },
+    (err) => logger.error({ err: (err as Error).message }, 'alarm tick failed'),
+  );
   const loops = new Map<string, PollLoop>();
   for (const [index, device] of config.devices.entries()) {
     const driver = drivers.get(device.id)!;
@@ -193,6 +267,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   forwarder.start();
   for (const loop of loops.values()) loop.start();
   stateTicker.start();
+  if (alarms) alarmTicker.start();
   refreshGatewayState();
   state.setReady(true);
   logger.info({ devices: config.devices.length, broker: redactUrl(config.mqtt.url), buffer: config.buffer.path, status: statusAddress }, 'agent started');
@@ -206,7 +281,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       stopping ??= (async () => {
         state.setReady(false);
         stateTicker.stop();
+        alarmTicker.stop();
         await Promise.all([...loops.values()].map((l) => l.stop()));
+        if (alarms && alarmStore) {
+          try {
+            alarmStore.save(alarms.states(), clock.now());
+          } catch (err) {
+            logger.error({ err: (err as Error).message }, 'could not save alarm state at shutdown');
+          }
+          alarmStore.close();
+        }
         // Retained device statuses would otherwise keep saying "online" after the gateway is gone.
         if (publisher.state().state === 'connected') {
           const offline = [...availability.keys()].map((device) =>

@@ -6,7 +6,7 @@ export interface OutboxRecord {
   /** The stream the record belongs to (a device id, or "alarms"): sequence chains are kept per stream. */
   stream: string;
   /** What the body is; the publisher chooses topic and encoding from it. */
-  kind: 'data';
+  kind: 'data' | 'alarm';
   /** How many sequence numbers the record consumes (one per reading it carries, at least 1). */
   count: number;
   /** JSON-serialisable body. */
@@ -98,4 +98,29 @@ export interface DataRecordBody {
   /** Wall-clock start of the poll cycle, ms since epoch. */
   cycleMs: number;
   readings: DataRecordReading[];
+}
+
+/** The outbox stream of alarm events (not a valid device id, so it never collides with one). */
+export const ALARM_STREAM = '@alarms';
+
+/** One alarm event as stored (an AlarmEvent of agent/alarms, flattened for JSON). */
+export interface AlarmRecordEvent {
+  type: string;
+  ruleId: string;
+  device: string;
+  tag: string;
+  priority: string;
+  state: string;
+  message: string;
+  value: EngineeringValue | null;
+  unit: string;
+  tsMs: number;
+  by?: string;
+  reason?: string;
+  untilMs?: number;
+}
+
+/** The body of an outbox record of kind 'alarm': events in the order they happened; `count` = events.length. */
+export interface AlarmRecordBody {
+  events: AlarmRecordEvent[];
 }

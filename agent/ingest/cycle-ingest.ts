@@ -1,7 +1,7 @@
 import type { Clock } from '../core/clock.js';
 import type { DeviceSpec } from '../core/device.js';
 import type { Logger } from '../core/logger.js';
-import type { DataRecordBody, DataRecordReading, Outbox, StoredRecord } from '../core/outbox.js';
+import { ALARM_STREAM, type AlarmRecordBody, type AlarmRecordEvent, type DataRecordBody, type DataRecordReading, type Outbox, type OutboxRecord, type StoredRecord } from '../core/outbox.js';
 import type { Reading } from '../core/reading.js';
 import type { Tag } from '../core/tag.js';
 import { asLastReported, shouldReport, type LastReported } from '../normalize/report-by-exception.js';
@@ -17,6 +17,11 @@ export interface CycleIngestOptions {
   logger: Logger;
   /** Called after a record was committed, so the forwarder can publish it. */
   onAppended: (stored: readonly StoredRecord[]) => void;
+  /**
+   * The alarm engine, if alarms are configured: sees every reading of a cycle (reported or not)
+   * and returns the events they caused, which go into the same outbox transaction as the readings.
+   */
+  alarms?: { evaluate(readings: readonly Reading[], nowMs: number): AlarmRecordEvent[] };
 }
 
 /**
@@ -32,6 +37,8 @@ export class CycleIngest {
   private appendFailures = 0;
   private lastAppendError: string | null = null;
   private failing = false;
+  /** Alarm events not yet committed (the outbox refused the last attempt): offered again with the next append. */
+  private pendingAlarmEvents: AlarmRecordEvent[] = [];
 
   constructor(private readonly options: CycleIngestOptions) {
     for (const d of options.devices) {
@@ -61,8 +68,10 @@ export class CycleIngest {
       if (shouldReport(last[sample.tagIndex], reading, tag, nowMono)) reportIndexes.push(readings.length - 1);
     }
 
+    if (this.options.alarms) this.pendingAlarmEvents.push(...this.options.alarms.evaluate(readings, now));
     let committed = reportIndexes.length === 0;
     let stored: StoredRecord[] = [];
+    if (reportIndexes.length === 0 && this.pendingAlarmEvents.length > 0) stored = this.appendAlarmRecord(now);
     if (reportIndexes.length > 0) {
       const body: DataRecordBody = {
         device: cycle.deviceId,
@@ -77,7 +86,9 @@ export class CycleIngest {
         }),
       };
       try {
-        stored = this.options.outbox.append([{ stream: cycle.deviceId, kind: 'data', count: reportIndexes.length, body, createdMs: now }]);
+        const alarmRecords = this.alarmRecords(now);
+        stored = this.options.outbox.append([{ stream: cycle.deviceId, kind: 'data', count: reportIndexes.length, body, createdMs: now }, ...alarmRecords]);
+        if (alarmRecords.length > 0) this.pendingAlarmEvents = [];
         committed = true;
         for (const i of reportIndexes) {
           const tagIndex = cycle.samples[i].tagIndex;
@@ -101,5 +112,34 @@ export class CycleIngest {
     }
     this.options.state.recordReadings(cycle.deviceId, readings, committed ? reportIndexes.length : 0);
     if (stored.length > 0) this.options.onAppended(stored);
+  }
+
+  /** Alarm events not caused by a reading (delays completing, shelving expiring, operator actions): one outbox record. */
+  appendAlarmEvents(events: readonly AlarmRecordEvent[]): void {
+    if (events.length === 0 && this.pendingAlarmEvents.length === 0) return;
+    this.pendingAlarmEvents.push(...events);
+    const stored = this.appendAlarmRecord(this.options.clock.now());
+    if (stored.length > 0) this.options.onAppended(stored);
+  }
+
+  private alarmRecords(nowMs: number): OutboxRecord[] {
+    if (this.pendingAlarmEvents.length === 0) return [];
+    const body: AlarmRecordBody = { events: this.pendingAlarmEvents };
+    return [{ stream: ALARM_STREAM, kind: 'alarm', count: body.events.length, body, createdMs: nowMs }];
+  }
+
+  private appendAlarmRecord(nowMs: number): StoredRecord[] {
+    try {
+      const stored = this.options.outbox.append(this.alarmRecords(nowMs));
+      this.pendingAlarmEvents = [];
+      return stored;
+    } catch (err) {
+      this.appendFailures++;
+      this.lastAppendError = (err as Error).message;
+      const log = this.failing ? this.options.logger.debug : this.options.logger.error;
+      this.failing = true;
+      log.call(this.options.logger, { err: (err as Error).message, events: this.pendingAlarmEvents.length }, 'could not buffer alarm events; they will be offered again with the next append');
+      return [];
+    }
   }
 }

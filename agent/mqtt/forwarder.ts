@@ -2,7 +2,7 @@ import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { Outbox, OutboxRange, StoredRecord } from '../core/outbox.js';
 import type { OutgoingMessage, Publisher, PublisherState } from '../core/publisher.js';
-import { encodeDataMessage } from './json-encoder.js';
+import { encodeRecordMessage } from './json-encoder.js';
 import type { Topics } from './topics.js';
 
 export interface ForwarderOptions {
@@ -314,7 +314,7 @@ export class Forwarder {
     const undeliverable: StoredRecord[] = [];
     for (const record of batch) {
       try {
-        messages.push(encodeDataMessage(record, topics, session.outboxId, lane === 'backlog'));
+        messages.push(encodeRecordMessage(record, topics, session.outboxId, lane === 'backlog'));
         sendable.push(record);
       } catch (error) {
         // Malformed records fail the same way on every attempt: retrying would block the queue for good.

@@ -1,4 +1,4 @@
-import type { DataRecordBody, DataRecordReading, OutboxRecord, StoredRecord } from '../core/outbox.js';
+import type { AlarmRecordBody, AlarmRecordEvent, DataRecordBody, DataRecordReading, OutboxRecord, StoredRecord } from '../core/outbox.js';
 import type { OutgoingMessage } from '../core/publisher.js';
 import type { QualityReason } from '../core/quality.js';
 import type { Topics } from './topics.js';
@@ -148,6 +148,75 @@ export function encodeDataPayload(record: StoredRecord, gatewayId: string, outbo
 export function encodeDataMessage(record: StoredRecord, topics: Topics, outboxId: string, historical: boolean): OutgoingMessage {
   const payload = encodeDataPayload(record, topics.gatewayId, outboxId, historical);
   return { topic: topics.deviceData(payload.device), payload: JSON.stringify(payload), qos: 1, retain: false };
+}
+
+/** What is published on `{prefix}/{gateway}/alarms/events` (docs/mqtt.md). */
+export interface AlarmEventsPayload {
+  v: typeof PAYLOAD_VERSION;
+  gateway: string;
+  outbox: string;
+  firstSeq: number;
+  lastSeq: number;
+  prevSeq: number | null;
+  historical: boolean;
+  events: AlarmEventPayload[];
+}
+
+export interface AlarmEventPayload {
+  seq: number;
+  type: string;
+  alarm: string;
+  device: string;
+  tag: string;
+  priority: string;
+  state: string;
+  message: string;
+  value: AlarmRecordEvent['value'];
+  unit: string;
+  ts: string;
+  by?: string;
+  reason?: string;
+  until?: string;
+}
+
+export function encodeAlarmMessage(record: StoredRecord, topics: Topics, outboxId: string, historical: boolean): OutgoingMessage {
+  const where = describeRecord(record);
+  const body = record.body as Partial<AlarmRecordBody> | null;
+  if (!body || !Array.isArray(body.events) || body.events.length !== record.count) throw new Error(`${where}: body is not an alarm record with ${record.count} event(s)`);
+  const payload: AlarmEventsPayload = {
+    v: PAYLOAD_VERSION,
+    gateway: topics.gatewayId,
+    outbox: outboxId,
+    firstSeq: record.firstSeq,
+    lastSeq: record.lastSeq,
+    prevSeq: record.prevSeq,
+    historical,
+    events: body.events.map((e, i) => {
+      const out: AlarmEventPayload = {
+        seq: record.firstSeq + i,
+        type: e.type,
+        alarm: e.ruleId,
+        device: e.device,
+        tag: e.tag,
+        priority: e.priority,
+        state: e.state,
+        message: e.message,
+        value: e.value ?? null,
+        unit: e.unit,
+        ts: iso(e.tsMs, `${where} event ${i}`),
+      };
+      if (e.by !== undefined) out.by = e.by;
+      if (e.reason !== undefined) out.reason = e.reason;
+      if (e.untilMs !== undefined) out.until = iso(e.untilMs, `${where} event ${i} until`);
+      return out;
+    }),
+  };
+  return { topic: topics.alarmEvents, payload: JSON.stringify(payload), qos: 1, retain: false };
+}
+
+/** Any outbox record → its MQTT message, by kind. */
+export function encodeRecordMessage(record: StoredRecord, topics: Topics, outboxId: string, historical: boolean): OutgoingMessage {
+  return record.kind === 'alarm' ? encodeAlarmMessage(record, topics, outboxId, historical) : encodeDataMessage(record, topics, outboxId, historical);
 }
 
 export function encodeGatewayStatus(status: Omit<GatewayStatusPayload, 'v'>): string {

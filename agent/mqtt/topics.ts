@@ -4,6 +4,8 @@
  *   {prefix}/{gatewayId}/status                      retained gateway online/offline, also the last will
  *   {prefix}/{gatewayId}/devices/{deviceId}/status   retained device availability
  *   {prefix}/{gatewayId}/devices/{deviceId}/data     readings, QoS 1, not retained
+ *   {prefix}/{gatewayId}/alarms/events               alarm events (raised, returned, acknowledged, …), QoS 1, not retained
+ *   {prefix}/{gatewayId}/alarms/active               retained: the alarms that are not normal, most urgent first
  */
 export interface Topics {
   readonly prefix: string;
@@ -11,6 +13,8 @@ export interface Topics {
   readonly gatewayStatus: string;
   deviceStatus(deviceId: string): string;
   deviceData(deviceId: string): string;
+  readonly alarmEvents: string;
+  readonly alarmsActive: string;
 }
 
 export const DEFAULT_TOPIC_PREFIX = 'allbit';
@@ -39,6 +43,8 @@ export function createTopics(gatewayId: string, prefix: string = DEFAULT_TOPIC_P
     prefix,
     gatewayId,
     gatewayStatus: `${base}/status`,
+    alarmEvents: `${base}/alarms/events`,
+    alarmsActive: `${base}/alarms/active`,
     deviceStatus(deviceId) {
       assertTopicLevel('device id', deviceId);
       return `${base}/devices/${deviceId}/status`;

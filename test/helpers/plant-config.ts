@@ -16,6 +16,8 @@ export interface PlantConfigOptions {
   drainRatePerSec?: number;
   /** MQTT credentials; the password is referenced from this environment (as `{ env: ALLBIT_TEST_MQTT_PASSWORD }`). */
   credentials?: { username: string; password: string };
+  /** Alarm configs per device id (devices[].alarms). */
+  alarms?: Record<string, unknown[]>;
 }
 
 /** A real YAML config for the simulator's four devices, written to a temp folder and loaded through the real loader. */
@@ -39,7 +41,7 @@ export function plantConfig(sim: PlantSimulator, options: PlantConfigOptions): {
       backoffMaxMs: 1000,
     },
     log: { level: 'warn' },
-    devices: sim.devices.map((d) => ({ id: d.id, profile: d.kind, host: d.host, port: d.port, unitId: d.unitId })),
+    devices: sim.devices.map((d) => ({ id: d.id, profile: d.kind, host: d.host, port: d.port, unitId: d.unitId, ...(options.alarms?.[d.id] ? { alarms: options.alarms[d.id] } : {}) })),
   };
   const text = stringify(doc);
   const file = join(dir, 'allbit.yaml');

@@ -1,0 +1,62 @@
+/**
+ * Where the alarm engine's state survives a restart: one row per alarm rule (its state as JSON),
+ * in a SQLite file beside the outbox. Written when an alarm changed (raised, returned,
+ * acknowledged, shelved …) and in full at shutdown, each write one transaction with
+ * synchronous=FULL, so an acknowledged alarm stays acknowledged after a crash. What is not
+ * written at once — a delay in progress, the window of a rate alarm — starts again after a crash.
+ */
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import Database from 'better-sqlite3';
+
+export class SqliteAlarmStateStore {
+  private readonly db: Database.Database;
+  private readonly upsert: Database.Statement<[string, string, number]>;
+
+  constructor(readonly path: string) {
+    const file = resolve(path);
+    mkdirSync(dirname(file), { recursive: true });
+    try {
+      this.db = new Database(file);
+      this.db.pragma('locking_mode = EXCLUSIVE');
+      this.db.pragma('journal_mode = WAL');
+      this.db.pragma('synchronous = FULL');
+      this.db.exec('CREATE TABLE IF NOT EXISTS alarm_state (rule_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_ms INTEGER NOT NULL)');
+      // Take the exclusive lock now: a second agent on the same files is refused here, not later.
+      this.db.exec('BEGIN IMMEDIATE; COMMIT');
+    } catch (cause) {
+      throw new Error(`alarm state ${file}: cannot open: ${(cause as Error).message}`, { cause });
+    }
+    this.upsert = this.db.prepare('INSERT INTO alarm_state (rule_id, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(rule_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms');
+  }
+
+  /** Every saved rule state, by rule id (rules no longer configured are simply not asked for). */
+  load(): Map<string, unknown> {
+    const rows = this.db.prepare('SELECT rule_id, state FROM alarm_state').all() as { rule_id: string; state: string }[];
+    const out = new Map<string, unknown>();
+    for (const row of rows) {
+      try {
+        out.set(row.rule_id, JSON.parse(row.state));
+      } catch {
+        // A damaged row: that alarm starts from normal; the others keep their state.
+      }
+    }
+    return out;
+  }
+
+  save(states: Iterable<[string, unknown]>, nowMs: number): void {
+    const write = this.db.transaction((entries: [string, unknown][]) => {
+      for (const [id, state] of entries) this.upsert.run(id, JSON.stringify(state), nowMs);
+    });
+    write([...states]);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+}
+
+/** The alarm state file beside an outbox: data/outbox.db → data/outbox-alarm-state.db. */
+export function alarmStatePathFor(outboxPath: string): string {
+  return outboxPath.replace(/(\.db|\.sqlite3?)?$/, '-alarm-state.db');
+}

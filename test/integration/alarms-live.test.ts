@@ -1,0 +1,91 @@
+/**
+ * Alarms live: simulator → agent (alarm engine in the pipeline) → outbox → MQTT. Events arrive on
+ * their topic with sequence numbers from the same outbox as the readings; the active list is
+ * retained; after a restart the alarm state continues (no second "raised" for an alarm that is
+ * still active).
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { silentLogger } from '../../agent/core/logger.js';
+import type { AlarmEventsPayload } from '../../agent/mqtt/json-encoder.js';
+import { startAgent, type RunningAgent } from '../../agent/runtime.js';
+import { startPlantSimulator, type PlantSimulator } from '../../simulators/index.js';
+import { collect, startAedes, type AedesBroker, type Collector } from '../helpers/brokers.js';
+import { plantConfig } from '../helpers/plant-config.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  while (cleanups.length) await cleanups.pop()!();
+});
+
+interface ActivePayload {
+  alarms: { alarm: string; state: string; priority: string; message: string; value: unknown; since: string | null }[];
+}
+
+describe('alarms in the running agent', () => {
+  it('publishes alarm events through the outbox, keeps the active list retained, and continues after a restart', async () => {
+    const sim: PlantSimulator = await startPlantSimulator({ autoRun: false, seed: 11 });
+    cleanups.push(() => sim.close());
+    sim.step(3600);
+    const broker: AedesBroker = await startAedes();
+    cleanups.push(() => broker.close());
+    const supply = sim.values('chiller-1').chw_supply_temp as number;
+    const alarms = {
+      'chiller-1': [
+        // Below the present supply temperature: raised at once. Its priority puts it first in the list.
+        { type: 'high', tag: 'chw_supply_temp', limit: Math.floor(supply) - 1, priority: 'critical', message: '{device} supply {value} {unit} above {limit}' },
+        // Far above: never raised.
+        { type: 'high-high', tag: 'chw_supply_temp', limit: 40 },
+        { type: 'comm-loss', priority: 'high' },
+      ],
+      'ups-1': [{ type: 'low', tag: 'battery_soc_pct', limit: 101, priority: 'medium' }],
+    };
+    const { config } = plantConfig(sim, { brokerUrl: broker.url, alarms });
+    const sub: Collector = await collect(broker.url, 'allbit/test-edge/alarms/#');
+    cleanups.push(() => sub.close());
+
+    let agent: RunningAgent = await startAgent({ config, logger: silentLogger, version: 'test' });
+    let stopped = false;
+    cleanups.push(() => (stopped ? Promise.resolve() : agent.stop()));
+    const events = () => sub.messages.filter((m) => m.topic === 'allbit/test-edge/alarms/events').flatMap((m) => (JSON.parse(m.payload) as AlarmEventsPayload).events);
+    await sub.until('both alarms raised', () => events().filter((e) => e.type === 'raised').length >= 2);
+    const raised = events().filter((e) => e.type === 'raised');
+    expect(raised.map((e) => e.alarm).sort()).toEqual(['chiller-1.chw_supply_temp.high', 'ups-1.battery_soc_pct.low']);
+    const chw = raised.find((e) => e.alarm === 'chiller-1.chw_supply_temp.high')!;
+    expect(chw).toMatchObject({ device: 'chiller-1', tag: 'chw_supply_temp', priority: 'critical', state: 'active-unack', unit: '°C', message: expect.stringMatching(/^chiller-1 supply [\d.]+ °C above \d+$/) });
+    expect(chw.seq).toBeGreaterThan(0);
+
+    const lastActive = (): ActivePayload | undefined => {
+      const m = sub.messages.filter((x) => x.topic === 'allbit/test-edge/alarms/active').at(-1);
+      return m ? (JSON.parse(m.payload) as ActivePayload) : undefined;
+    };
+    await sub.until('the active list with both alarms', () => (lastActive()?.alarms.length ?? 0) === 2);
+    expect(lastActive()!.alarms.map((a) => [a.alarm, a.state])).toEqual([
+      ['chiller-1.chw_supply_temp.high', 'active-unack'],
+      ['ups-1.battery_soc_pct.low', 'active-unack'],
+    ]);
+
+    // Restart on the same outbox and alarm state: the alarms are still active, nothing is raised again.
+    await agent.stop();
+    stopped = true;
+    const raisedBefore = events().filter((e) => e.type === 'raised').length;
+    const late = await collect(broker.url, 'allbit/test-edge/alarms/active');
+    cleanups.push(() => late.close());
+    await late.until('the retained active list for a new subscriber', () => late.messages.some((m) => m.retain));
+    expect((JSON.parse(late.messages.find((m) => m.retain)!.payload) as ActivePayload).alarms).toHaveLength(2);
+
+    agent = await startAgent({ config, logger: silentLogger, version: 'test' });
+    stopped = false;
+    const messagesAtRestart = sub.messages.length;
+    await sub.until('data flowing again after the restart', () => sub.messages.slice(messagesAtRestart).some((m) => m.topic.endsWith('/alarms/active')));
+    // A few poll cycles with the condition still true.
+    const cyclesDone = sim.devices.length;
+    expect(cyclesDone).toBeGreaterThan(0);
+    await new Promise<void>((resolve) => {
+      // Wait for a new retained active list that was published after the restart's first poll (the engine saw readings).
+      const check = () => (agent.state.snapshot().readingsIn > 200 ? resolve() : setTimeout(check, 20));
+      check();
+    });
+    expect(events().filter((e) => e.type === 'raised').length).toBe(raisedBefore);
+    expect(lastActive()!.alarms.map((a) => a.alarm)).toEqual(['chiller-1.chw_supply_temp.high', 'ups-1.battery_soc_pct.low']);
+  });
+});
