@@ -19,6 +19,7 @@ import { silentLogger, type Logger } from './core/logger.js';
 import type { Outbox } from './core/outbox.js';
 import { CycleIngest } from './ingest/cycle-ingest.js';
 import { Forwarder } from './mqtt/forwarder.js';
+import { parseAlarmCommand } from './mqtt/alarm-commands.js';
 import { encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
 import { MqttPublisher, redactUrl } from './mqtt/mqtt-publisher.js';
 import { createTopics, type Topics } from './mqtt/topics.js';
@@ -207,6 +208,43 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   const ingest = new CycleIngest({ devices: config.devices, outbox, state, clock, logger: logger.child({ part: 'ingest' }), onAppended: (stored) => forwarder.wake(stored), ...(alarmSink ? { alarms: alarmSink } : {}) });
+  // Operator actions over MQTT: validated, applied, recorded (who, when, why) as alarm events in
+  // the outbox and in the local audit table, and answered on the replies topic.
+  if (alarms) {
+    publisher.listen(topics.alarmCommands, (payload) => {
+      const parsed = parseAlarmCommand(payload);
+      const reply = (body: Record<string, unknown>): void => {
+        publisher.publish([{ topic: topics.alarmReplies, payload: JSON.stringify({ v: 1, gateway: config.gateway.id, ts: new Date(clock.now()).toISOString(), ...body }), qos: 1, retain: false }]).catch(() => {
+          // The requester sees no reply and may ask again; the action itself is recorded.
+        });
+      };
+      if (!parsed.ok) {
+        logger.warn({ id: parsed.id, err: parsed.error }, 'alarm command refused');
+        reply({ id: parsed.id, ok: false, error: parsed.error });
+        return;
+      }
+      const { command } = parsed;
+      const nowMs = clock.now();
+      const result = alarms!.act(
+        command.alarm,
+        { type: command.action, by: command.by, reason: command.reason, ...(command.minutes !== undefined ? { untilMs: nowMs + command.minutes * 60_000 } : {}) },
+        nowMs,
+      );
+      try {
+        alarmStore!.audit({ tsMs: nowMs, requestId: command.id, alarm: command.alarm, action: command.action, by: command.by, reason: command.reason, error: result.error ?? null });
+      } catch (err) {
+        logger.error({ err: (err as Error).message }, 'could not record an operator action in the audit table');
+      }
+      logger.info({ id: command.id, action: command.action, alarm: command.alarm, by: command.by, err: result.error }, result.error ? 'alarm command refused' : 'alarm command applied');
+      if (result.error) {
+        reply({ id: command.id, ok: false, alarm: command.alarm, error: result.error });
+        return;
+      }
+      ingest.appendAlarmEvents(result.events);
+      afterAlarmEvents(result.events);
+      reply({ id: command.id, ok: true, alarm: command.alarm, state: result.state.state, ...(result.state.shelvedUntilMs !== null ? { shelvedUntil: new Date(result.state.shelvedUntilMs).toISOString() } : {}) });
+    });
+  }
   const alarmTicker = new Ticker(
     clock,
     1000,

@@ -9,6 +9,17 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 
+export interface AuditEntry {
+  tsMs: number;
+  requestId: string | null;
+  alarm: string;
+  action: string;
+  by: string;
+  reason: string;
+  /** Why it was refused; null when applied. */
+  error: string | null;
+}
+
 export class SqliteAlarmStateStore {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement<[string, string, number]>;
@@ -22,6 +33,9 @@ export class SqliteAlarmStateStore {
       this.db.pragma('journal_mode = WAL');
       this.db.pragma('synchronous = FULL');
       this.db.exec('CREATE TABLE IF NOT EXISTS alarm_state (rule_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_ms INTEGER NOT NULL)');
+      this.db.exec(
+        'CREATE TABLE IF NOT EXISTS alarm_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, request_id TEXT, alarm TEXT NOT NULL, action TEXT NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL, error TEXT)',
+      );
       // Take the exclusive lock now: a second agent on the same files is refused here, not later.
       this.db.exec('BEGIN IMMEDIATE; COMMIT');
     } catch (cause) {
@@ -49,6 +63,27 @@ export class SqliteAlarmStateStore {
       for (const [id, state] of entries) this.upsert.run(id, JSON.stringify(state), nowMs);
     });
     write([...states]);
+  }
+
+  /** Records one operator action (applied or refused): who, when, why. Kept locally, whatever happens to the broker. */
+  audit(entry: AuditEntry): void {
+    this.db
+      .prepare('INSERT INTO alarm_audit (ts_ms, request_id, alarm, action, by, reason, error) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(entry.tsMs, entry.requestId, entry.alarm, entry.action, entry.by, entry.reason, entry.error);
+  }
+
+  /** The latest operator actions, newest first. */
+  auditLog(limit = 100): AuditEntry[] {
+    const rows = this.db.prepare('SELECT ts_ms, request_id, alarm, action, by, reason, error FROM alarm_audit ORDER BY id DESC LIMIT ?').all(limit) as {
+      ts_ms: number;
+      request_id: string | null;
+      alarm: string;
+      action: string;
+      by: string;
+      reason: string;
+      error: string | null;
+    }[];
+    return rows.map((r) => ({ tsMs: r.ts_ms, requestId: r.request_id, alarm: r.alarm, action: r.action, by: r.by, reason: r.reason, error: r.error }));
   }
 
   close(): void {

@@ -87,6 +87,8 @@ const AUTH_REJECTED_CODES = new Set([4, 5, 134, 135]);
  */
 export class MqttPublisher implements Publisher {
   private client: MqttClient | null = null;
+  /** Topics the gateway listens on (commands), subscribed again after every connection. */
+  private readonly subscriptions = new Map<string, (payload: Buffer) => void>();
   private current: PublisherState;
   private readonly stateListeners: ((state: PublisherState) => void)[] = [];
   private readonly connectListeners: (() => void | Promise<void>)[] = [];
@@ -159,6 +161,30 @@ export class MqttPublisher implements Publisher {
     });
     client.on('close', () => this.handleClose());
     client.on('error', (error) => this.handleError(error));
+    client.on('message', (topic, payload) => {
+      const handler = this.subscriptions.get(topic);
+      if (!handler) return;
+      try {
+        handler(payload);
+      } catch (error) {
+        this.logger.error({ err: messageOf(error), topic }, 'a command handler failed');
+      }
+    });
+  }
+
+  /**
+   * Listens on `topic` (QoS 1) from now on, across reconnections: `handler` gets every message's
+   * payload. For command topics; one handler per topic.
+   */
+  listen(topic: string, handler: (payload: Buffer) => void): void {
+    this.subscriptions.set(topic, handler);
+    if (this.current.state === 'connected') this.subscribeTo(topic);
+  }
+
+  private subscribeTo(topic: string): void {
+    this.client?.subscribe(topic, { qos: 1 }, (error) => {
+      if (error) this.logger.warn({ err: messageOf(error), topic }, 'could not subscribe to a command topic');
+    });
   }
 
   publish(messages: readonly OutgoingMessage[]): Promise<void> {
@@ -233,6 +259,7 @@ export class MqttPublisher implements Publisher {
       this.logger.warn({ err: messageOf(error) }, 'could not publish the online status'),
     );
     this.setState('connected');
+    for (const topic of this.subscriptions.keys()) this.subscribeTo(topic);
     for (const listener of this.connectListeners) {
       try {
         Promise.resolve(listener()).catch((error: unknown) => this.logger.error({ err: messageOf(error) }, 'an onConnect listener failed'));

@@ -6,6 +6,8 @@
  *   {prefix}/{gatewayId}/devices/{deviceId}/data     readings, QoS 1, not retained
  *   {prefix}/{gatewayId}/alarms/events               alarm events (raised, returned, acknowledged, …), QoS 1, not retained
  *   {prefix}/{gatewayId}/alarms/active               retained: the alarms that are not normal, most urgent first
+ *   {prefix}/{gatewayId}/alarms/commands             in: acknowledge, shelve … (JSON with a request id)
+ *   {prefix}/{gatewayId}/alarms/replies              out: one reply per command, with its request id
  */
 export interface Topics {
   readonly prefix: string;
@@ -15,6 +17,8 @@ export interface Topics {
   deviceData(deviceId: string): string;
   readonly alarmEvents: string;
   readonly alarmsActive: string;
+  readonly alarmCommands: string;
+  readonly alarmReplies: string;
 }
 
 export const DEFAULT_TOPIC_PREFIX = 'allbit';
@@ -45,6 +49,8 @@ export function createTopics(gatewayId: string, prefix: string = DEFAULT_TOPIC_P
     gatewayStatus: `${base}/status`,
     alarmEvents: `${base}/alarms/events`,
     alarmsActive: `${base}/alarms/active`,
+    alarmCommands: `${base}/alarms/commands`,
+    alarmReplies: `${base}/alarms/replies`,
     deviceStatus(deviceId) {
       assertTopicLevel('device id', deviceId);
       return `${base}/devices/${deviceId}/status`;

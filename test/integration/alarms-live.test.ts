@@ -7,6 +7,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../agent/core/logger.js';
 import type { AlarmEventsPayload } from '../../agent/mqtt/json-encoder.js';
+import mqtt from 'mqtt';
+import { alarmStatePathFor, SqliteAlarmStateStore } from '../../agent/buffer/sqlite-alarm-state.js';
 import { startAgent, type RunningAgent } from '../../agent/runtime.js';
 import { startPlantSimulator, type PlantSimulator } from '../../simulators/index.js';
 import { collect, startAedes, type AedesBroker, type Collector } from '../helpers/brokers.js';
@@ -64,6 +66,27 @@ describe('alarms in the running agent', () => {
       ['ups-1.battery_soc_pct.low', 'active-unack'],
     ]);
 
+    // An operator acknowledges over MQTT; the reply carries the request id; the event carries who and why.
+    const client = await mqtt.connectAsync(broker.url, { protocolVersion: 4 });
+    cleanups.push(() => client.endAsync());
+    const replies = () => sub.messages.filter((m) => m.topic === 'allbit/test-edge/alarms/replies').map((m) => JSON.parse(m.payload) as { id: string | null; ok: boolean; error?: string; state?: string; shelvedUntil?: string });
+    const command = (body: unknown) => client.publishAsync('allbit/test-edge/alarms/commands', JSON.stringify(body), { qos: 1 });
+    await command({ id: 'req-1', action: 'acknowledge', alarm: 'chiller-1.chw_supply_temp.high', by: 'maria', reason: 'chiller 2 starting' });
+    await sub.until('the reply to req-1', () => replies().some((r) => r.id === 'req-1'));
+    expect(replies().find((r) => r.id === 'req-1')).toMatchObject({ ok: true, state: 'active-ack' });
+    await sub.until('the acknowledged event', () => events().some((e) => e.type === 'acknowledged'));
+    expect(events().find((e) => e.type === 'acknowledged')).toMatchObject({ alarm: 'chiller-1.chw_supply_temp.high', by: 'maria', reason: 'chiller 2 starting', state: 'active-ack' });
+    await command({ id: 'req-2', action: 'acknowledge', alarm: 'chiller-1.chw_supply_temp.high', by: 'maria' });
+    await command({ id: 'req-3', action: 'shelve', alarm: 'ups-1.battery_soc_pct.low', by: 'tom', reason: 'battery test', minutes: 30 });
+    await command({ action: 'acknowledge', alarm: 'x', by: 'y' });
+    await command({ id: 'req-5', action: 'acknowledge', alarm: 'no.such.alarm', by: 'y' });
+    await sub.until('four more replies', () => replies().length >= 5);
+    expect(replies().find((r) => r.id === 'req-2')).toMatchObject({ ok: false, error: expect.stringMatching(/is active-ack: nothing to acknowledge/) });
+    expect(replies().find((r) => r.id === 'req-3')).toMatchObject({ ok: true, state: 'active-unack', shelvedUntil: expect.any(String) });
+    expect(replies().find((r) => r.id === null)).toMatchObject({ ok: false, error: expect.stringMatching(/^id: a request id/) });
+    expect(replies().find((r) => r.id === 'req-5')).toMatchObject({ ok: false, error: 'no alarm "no.such.alarm"' });
+    await sub.until('the acknowledged state in the active list', () => lastActive()!.alarms.some((a) => a.state === 'active-ack'));
+
     // Restart on the same outbox and alarm state: the alarms are still active, nothing is raised again.
     await agent.stop();
     stopped = true;
@@ -86,6 +109,21 @@ describe('alarms in the running agent', () => {
       check();
     });
     expect(events().filter((e) => e.type === 'raised').length).toBe(raisedBefore);
-    expect(lastActive()!.alarms.map((a) => a.alarm)).toEqual(['chiller-1.chw_supply_temp.high', 'ups-1.battery_soc_pct.low']);
+    expect(lastActive()!.alarms.map((a) => [a.alarm, a.state])).toEqual([
+      ['chiller-1.chw_supply_temp.high', 'active-ack'],
+      ['ups-1.battery_soc_pct.low', 'active-unack'],
+    ]);
+
+    // Every operator action, applied or refused, is in the local audit table.
+    await agent.stop();
+    stopped = true;
+    const store = new SqliteAlarmStateStore(alarmStatePathFor(config.buffer.path));
+    cleanups.push(async () => store.close());
+    expect(store.auditLog().map((a) => [a.requestId, a.action, a.by, a.error === null])).toEqual([
+      ['req-5', 'acknowledge', 'y', false],
+      ['req-3', 'shelve', 'tom', true],
+      ['req-2', 'acknowledge', 'maria', false],
+      ['req-1', 'acknowledge', 'maria', true],
+    ]);
   });
 });
