@@ -458,6 +458,7 @@ const DEFAULT_MESSAGES: Readonly<Record<AlarmConfig['type'], string>> = {
   bit: '{device} {tag} alarm bit set',
   status: '{device} {tag} in alarm',
   'comm-loss': '{device} unreachable',
+  predict: '{device} {tag} predicted to reach {limit} {unit} in {eta} (now {value} {unit}, confidence {confidence})',
   stale: '{device} {tag} not updating',
 };
 /** A rule that raised this often within the window is suppressed for a while (ISA-18.2 chattering alarm). */
@@ -472,24 +473,32 @@ function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: Co
   const tag = a.tag === undefined ? device.tags[0] : device.tags.find((t) => t.name === a.tag);
   if (a.tag !== undefined && !tag) issues.push({ path: `${at}.tag`, message: `device ${device.id} has no tag "${a.tag}"` });
   const limitType = a.type in LIMIT_LEVELS;
-  if (limitType && a.limit === undefined) issues.push({ path: `${at}.limit`, message: `a ${a.type} alarm needs a limit` });
-  if (!limitType && (a.limit !== undefined || a.deadband !== undefined)) issues.push({ path: `${at}.limit`, message: `limit and deadband apply to high-high, high, low and low-low alarms, not ${a.type}` });
+  if ((limitType || a.type === 'predict') && a.limit === undefined) issues.push({ path: `${at}.limit`, message: `a ${a.type} alarm needs a limit` });
+  if (!limitType && a.type !== 'predict' && a.limit !== undefined) issues.push({ path: `${at}.limit`, message: `limit applies to high-high, high, low, low-low and predict alarms, not ${a.type}` });
+  if (!limitType && a.deadband !== undefined) issues.push({ path: `${at}.deadband`, message: `deadband applies to high-high, high, low and low-low alarms, not ${a.type}` });
+  if (a.type !== 'predict' && (a.direction !== undefined || a.horizonMs !== undefined || a.sampleEveryMs !== undefined || a.minConfidence !== undefined)) {
+    issues.push({ path: `${at}.horizonMs`, message: `direction, horizonMs, sampleEveryMs and minConfidence apply to predict alarms, not ${a.type}` });
+  }
   if (a.type === 'rate' && a.maxRisePerMin === undefined && a.maxFallPerMin === undefined) issues.push({ path: `${at}.maxRisePerMin`, message: 'a rate alarm needs maxRisePerMin, maxFallPerMin or both' });
-  if (a.type !== 'rate' && (a.maxRisePerMin !== undefined || a.maxFallPerMin !== undefined || a.windowMs !== undefined)) issues.push({ path: `${at}.windowMs`, message: `maxRisePerMin, maxFallPerMin and windowMs apply to rate alarms, not ${a.type}` });
+  if (a.type !== 'rate' && (a.maxRisePerMin !== undefined || a.maxFallPerMin !== undefined)) issues.push({ path: `${at}.maxRisePerMin`, message: `maxRisePerMin and maxFallPerMin apply to rate alarms, not ${a.type}` });
+  if (a.type !== 'rate' && a.type !== 'predict' && a.windowMs !== undefined) issues.push({ path: `${at}.windowMs`, message: `windowMs applies to rate and predict alarms, not ${a.type}` });
   if (a.type === 'bit' && a.bit === undefined) issues.push({ path: `${at}.bit`, message: 'a bit alarm needs bit (0 = least significant)' });
   if (a.type !== 'bit' && a.bit !== undefined) issues.push({ path: `${at}.bit`, message: `bit applies to bit alarms, not ${a.type}` });
   if (a.alarmWhen !== undefined && a.type !== 'bit' && a.type !== 'status') issues.push({ path: `${at}.alarmWhen`, message: `alarmWhen applies to bit and status alarms, not ${a.type}` });
   if (tag && a.tag !== undefined && !('nodeId' in tag.source)) {
     const type = tag.source.type;
     const numeric = type !== 'bool' && type !== 'string';
-    if ((limitType || a.type === 'rate') && !numeric) issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a ${a.type} alarm needs a numeric tag` });
+    if ((limitType || a.type === 'rate' || a.type === 'predict') && !numeric) issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a ${a.type} alarm needs a numeric tag` });
     if (a.type === 'bit' && !/^u?int(16|32)$/.test(type)) issues.push({ path: `${at}.bit`, message: `tag ${tag.name} is ${type}: a bit alarm needs an integer word (int16, uint16, int32, uint32)` });
     if (a.type === 'status' && type !== 'bool') issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a status alarm needs a bool tag (use bit for a bit of a word)` });
   }
   if (issues.length > before || !tag) return undefined;
   let condition: AlarmCondition;
   if (limitType) condition = { kind: 'limit', level: LIMIT_LEVELS[a.type as keyof typeof LIMIT_LEVELS], limit: a.limit!, deadband: a.deadband ?? 0 };
-  else if (a.type === 'rate') condition = { kind: 'rate', windowMs: a.windowMs ?? 60_000, ...(a.maxRisePerMin !== undefined ? { maxRisePerMin: a.maxRisePerMin } : {}), ...(a.maxFallPerMin !== undefined ? { maxFallPerMin: a.maxFallPerMin } : {}) };
+  else if (a.type === 'predict') {
+    const windowMs = a.windowMs ?? 30 * 60_000;
+    condition = { kind: 'predict', threshold: a.limit!, direction: a.direction ?? 'rising', windowMs, horizonMs: a.horizonMs ?? 30 * 60_000, sampleEveryMs: a.sampleEveryMs ?? Math.max(1000, Math.round(windowMs / 60)), minConfidence: a.minConfidence ?? 0.95 };
+  } else if (a.type === 'rate') condition = { kind: 'rate', windowMs: a.windowMs ?? 60_000, ...(a.maxRisePerMin !== undefined ? { maxRisePerMin: a.maxRisePerMin } : {}), ...(a.maxFallPerMin !== undefined ? { maxFallPerMin: a.maxFallPerMin } : {}) };
   else if (a.type === 'bit') condition = { kind: 'discrete', bit: a.bit!, alarmWhen: a.alarmWhen ?? true };
   else if (a.type === 'status') condition = { kind: 'discrete', alarmWhen: a.alarmWhen ?? true };
   else condition = { kind: 'quality', on: a.type === 'comm-loss' ? 'comm-lost' : 'stale' };

@@ -68,14 +68,18 @@ export const alarmSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,127}$/).optional().describe('unique in the gateway; default <device>.<tag>.<type>'),
     type: z
-      .enum(['high-high', 'high', 'low', 'low-low', 'rate', 'bit', 'status', 'comm-loss', 'stale'])
-      .describe('limit (high-high, high, low, low-low), rate of change, a bit of an alarm word, a bool status, or from quality'),
+      .enum(['high-high', 'high', 'low', 'low-low', 'rate', 'bit', 'status', 'comm-loss', 'stale', 'predict'])
+      .describe('limit (high-high, high, low, low-low), rate of change, a bit of an alarm word, a bool status, from quality, or predict (time to threshold)'),
     tag: identifier.optional().describe('the tag watched; not for comm-loss'),
     limit: z.number().optional().describe('limit types: the limit, in the tag\'s unit'),
     deadband: z.number().min(0).optional().describe('limit types: the alarm clears only this far back inside the limit (default 0)'),
     maxRisePerMin: z.number().positive().optional().describe('rate: largest normal rise per minute'),
     maxFallPerMin: z.number().positive().optional().describe('rate: largest normal fall per minute'),
-    windowMs: durationMs.optional().describe('rate: the window the rate is measured over (default 60000)'),
+    windowMs: durationMs.optional().describe('rate: the window the rate is measured over (default 60000); predict: the trend window (default 30 min)'),
+    direction: z.enum(['rising', 'falling']).optional().describe('predict: which way the value must move to reach the limit (default rising)'),
+    horizonMs: durationMs.optional().describe('predict: raise when the crossing is predicted within this time (default 30 min)'),
+    sampleEveryMs: durationMs.optional().describe('predict: one trend point per this interval (default windowMs / 60)'),
+    minConfidence: z.number().min(0.5).max(0.9999).optional().describe('predict: how sure the trend must be (default 0.95)'),
     bit: z.number().int().min(0).max(63).optional().describe('bit: which bit of the word (0 = least significant)'),
     alarmWhen: z.boolean().optional().describe('bit/status: the alarm state of the bit or status (default true)'),
     priority: z.enum(['critical', 'high', 'medium', 'low']).default('medium'),

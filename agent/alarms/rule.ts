@@ -18,7 +18,8 @@
  * - Chatter: more than `chatter.maxActivations` raises within `chatter.windowMs` suppress further
  *   raises for `chatter.suppressMs` (announced once, counted); the alarm keeps its other transitions.
  */
-import type { AlarmCondition, AlarmEvent, AlarmEventType, AlarmInput, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
+import { predictCrossing } from './predict/index.js';
+import type { AlarmCondition, AlarmEvent, AlarmEventType, AlarmInput, AlarmPrediction, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
 
 export function initialRuleState(): AlarmRuleState {
   return {
@@ -64,7 +65,7 @@ export function evaluateRule(rule: AlarmRule, previous: AlarmRuleState, input: A
     const from = input.timestampMs - rule.condition.windowMs;
     state.window = [...previous.window.filter((p) => p.tMs >= from && p.tMs < input.timestampMs), { tMs: input.timestampMs, value: input.value }];
   }
-  const condition = conditionOf(rule.condition, state, input);
+  const condition = rule.condition.kind === 'predict' ? predictiveCondition(rule.condition, state, input, previous) : conditionOf(rule.condition, state, input);
   if (condition !== null) state.conditionNow = condition;
   return advance(rule, state, nowMs, previous.conditionNow);
 }
@@ -120,6 +121,27 @@ export function actOnRule(rule: AlarmRule, previous: AlarmRuleState, action: Ope
   }
 }
 
+/**
+ * A predictive rule samples the tag into its trend (one point per `sampleEveryMs`, bad points kept
+ * as bad so a mostly-bad window gives no prediction) and predicts afresh when a point is added.
+ */
+function predictiveCondition(c: Extract<AlarmCondition, { kind: 'predict' }>, state: AlarmRuleState, input: AlarmInput, previous: AlarmRuleState): boolean | null {
+  const trend = previous.trend ?? [];
+  const last = trend[trend.length - 1];
+  if (last && input.timestampMs - last.tMs < c.sampleEveryMs) return previous.conditionNow;
+  const good = input.quality !== 'bad' && typeof input.value === 'number';
+  const from = input.timestampMs - c.windowMs;
+  state.trend = [...trend.filter((p) => p.tMs >= from), { tMs: input.timestampMs, value: good ? (input.value as number) : null, good }];
+  if (!good) return null;
+  const p = predictCrossing(state.trend, { nowMs: input.timestampMs, threshold: c.threshold, direction: c.direction, windowMs: c.windowMs, horizonMs: c.horizonMs, minConfidence: c.minConfidence });
+  if (p.kind !== 'crossing') {
+    state.prediction = null;
+    return false;
+  }
+  state.prediction = { crossingMs: p.crossingMs, inMs: p.inMs, confidence: p.confidence, slopePerMin: p.slopePerMin, earliestMs: p.earliestMs, latestMs: p.latestMs };
+  return true;
+}
+
 /** The condition for one input; null when the input says nothing about it (bad quality for a value rule, wrong type). */
 export function conditionOf(condition: AlarmCondition, state: AlarmRuleState, input: AlarmInput): boolean | null {
   if (condition.kind === 'quality') {
@@ -145,6 +167,9 @@ export function conditionOf(condition: AlarmCondition, state: AlarmRuleState, in
       const perMin = ((w[w.length - 1].value - w[0].value) * 60_000) / spanMs;
       return (condition.maxRisePerMin !== undefined && perMin > condition.maxRisePerMin) || (condition.maxFallPerMin !== undefined && perMin < -condition.maxFallPerMin);
     }
+    case 'predict':
+      // Judged by predictiveCondition (it needs the trend); never reached.
+      return state.conditionNow;
     case 'discrete': {
       const alarmWhen = condition.alarmWhen ?? true;
       if (condition.bit !== undefined) {
@@ -223,10 +248,11 @@ function event(rule: AlarmRule, state: AlarmRuleState, type: AlarmEventType, tsM
     tag: rule.tag,
     priority: rule.priority,
     state: state.state,
-    message: renderMessage(rule, value),
+    message: renderMessage(rule, value, state.prediction ?? null),
     value,
     unit: rule.unit,
     tsMs,
+    ...(type === 'raised' && state.prediction ? { prediction: state.prediction } : {}),
     ...(extra.by !== undefined ? { by: extra.by } : {}),
     ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
     ...(extra.untilMs !== undefined ? { untilMs: extra.untilMs } : {}),
@@ -234,10 +260,20 @@ function event(rule: AlarmRule, state: AlarmRuleState, type: AlarmEventType, tsM
 }
 
 /** "{device} {tag} {value} {unit} above {limit}" → "chiller-1 chw_supply_temp 18.2 °C above 18". */
-export function renderMessage(rule: AlarmRule, value: number | boolean | string | null): string {
-  const limit = rule.condition.kind === 'limit' ? String(rule.condition.limit) : '';
+export function renderMessage(rule: AlarmRule, value: number | boolean | string | null, prediction: AlarmPrediction | null = null): string {
+  const limit = rule.condition.kind === 'limit' ? String(rule.condition.limit) : rule.condition.kind === 'predict' ? String(rule.condition.threshold) : '';
   const shown = typeof value === 'number' ? String(Math.round(value * 1000) / 1000) : value === null ? '—' : String(value);
-  return rule.message.replace(/\{(value|limit|unit|device|tag)\}/g, (_, key: string) =>
-    key === 'value' ? shown : key === 'limit' ? limit : key === 'unit' ? rule.unit : key === 'device' ? rule.device : rule.tag,
+  const eta = prediction ? formatEta(prediction.inMs) : '—';
+  const confidence = prediction ? `${Math.round(prediction.confidence * 100)} %` : '—';
+  return rule.message.replace(/\{(value|limit|unit|device|tag|eta|confidence)\}/g, (_, key: string) =>
+    key === 'value' ? shown : key === 'limit' ? limit : key === 'unit' ? rule.unit : key === 'device' ? rule.device : key === 'tag' ? rule.tag : key === 'eta' ? eta : confidence,
   );
+}
+
+/** "38 min", "2 h 5 min", "40 s". */
+export function formatEta(ms: number): string {
+  const s = Math.max(0, Math.round(ms / 1000));
+  if (s < 60) return `${s} s`;
+  const m = Math.round(s / 60);
+  return m < 60 ? `${m} min` : `${Math.floor(m / 60)} h ${m % 60} min`;
 }

@@ -46,6 +46,21 @@ export interface AlarmRuleState {
   window: { tMs: number; value: number }[];
   /** The last good value seen (for messages). */
   lastValue: number | boolean | string | null;
+  /** Predictive rules: the sampled trend points (bad ones marked) and the last prediction. */
+  trend?: { tMs: number; value: number | null; good: boolean }[];
+  prediction?: AlarmPrediction | null;
+}
+
+/** What a predictive alarm expects, carried in its events. */
+export interface AlarmPrediction {
+  /** When the trend reaches the threshold, ms since epoch. */
+  crossingMs: number;
+  inMs: number;
+  /** 0..1: how sure the trend heads for the threshold. */
+  confidence: number;
+  slopePerMin: number;
+  earliestMs: number;
+  latestMs: number;
 }
 
 export type AlarmEventType =
@@ -77,6 +92,8 @@ export interface AlarmEvent {
   reason?: string;
   /** shelve: until when. */
   untilMs?: number;
+  /** Predictive alarms: the prediction behind the event. */
+  prediction?: AlarmPrediction;
 }
 
 /** The reading an alarm rule looks at (a subset of core's Reading). */

@@ -18,7 +18,13 @@ export type AlarmCondition =
   /** A status: a bool tag (alarm when it equals `alarmWhen`, default true) or one bit of an alarm word. */
   | { kind: 'discrete'; bit?: number; alarmWhen?: boolean }
   /** From quality: comm-lost (the device is unreachable) or stale (no fresh value). */
-  | { kind: 'quality'; on: 'comm-lost' | 'stale' | 'bad' };
+  | { kind: 'quality'; on: 'comm-lost' | 'stale' | 'bad' }
+  /**
+   * Predictive: the robust trend over `windowMs` (Theil–Sen; one point kept per `sampleEveryMs`)
+   * will cross `threshold` within `horizonMs`, with at least `minConfidence` that the trend is real.
+   * Never on noise, on bad-quality values or on a flattening trend (agent/alarms/predict).
+   */
+  | { kind: 'predict'; threshold: number; direction: 'rising' | 'falling'; windowMs: number; horizonMs: number; sampleEveryMs: number; minConfidence: number };
 
 export interface AlarmRule {
   /** Unique in the gateway: "chiller-1.chw_supply_temp.H". */

@@ -118,6 +118,8 @@ export interface AlarmRecordEvent {
   by?: string;
   reason?: string;
   untilMs?: number;
+  /** Predictive alarms: when the trend reaches the threshold, and how sure. */
+  prediction?: { crossingMs: number; inMs: number; confidence: number; slopePerMin: number; earliestMs: number; latestMs: number };
 }
 
 /** The body of an outbox record of kind 'alarm': events in the order they happened; `count` = events.length. */

@@ -177,6 +177,8 @@ export interface AlarmEventPayload {
   by?: string;
   reason?: string;
   until?: string;
+  /** Predictive alarms: the predicted crossing (ISO), minutes until it, the interval and the confidence. */
+  prediction?: { at: string; inMinutes: number; earliest: string; latest: string; confidence: number; slopePerMin: number };
 }
 
 export function encodeAlarmMessage(record: StoredRecord, topics: Topics, outboxId: string, historical: boolean): OutgoingMessage {
@@ -208,6 +210,17 @@ export function encodeAlarmMessage(record: StoredRecord, topics: Topics, outboxI
       if (e.by !== undefined) out.by = e.by;
       if (e.reason !== undefined) out.reason = e.reason;
       if (e.untilMs !== undefined) out.until = iso(e.untilMs, `${where} event ${i} until`);
+      if (e.prediction) {
+        const p = e.prediction;
+        out.prediction = {
+          at: new Date(p.crossingMs).toISOString(),
+          inMinutes: Math.round(p.inMs / 6000) / 10,
+          earliest: new Date(p.earliestMs).toISOString(),
+          latest: new Date(Math.min(p.latestMs, 8.64e15)).toISOString(),
+          confidence: Math.round(p.confidence * 1000) / 1000,
+          slopePerMin: p.slopePerMin,
+        };
+      }
       return out;
     }),
   };
