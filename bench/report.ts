@@ -1,4 +1,5 @@
 /** The bench's printed report: markdown tables (readable in a terminal, pasteable into docs/benchmarks.md). */
+import type { AlarmEvalReport } from './alarm-eval.js';
 import type { OpcUaBenchReport } from './opcua-bench.js';
 import type { RtuThroughputReport } from './rtu-throughput.js';
 import type { ScenarioResult } from './run.js';
@@ -30,6 +31,7 @@ export interface BenchReport {
   sections?: string[];
   rtu?: RtuThroughputReport;
   opcua?: OpcUaBenchReport;
+  alarms?: AlarmEvalReport;
 }
 
 export const TARGETS = { tagsForCpuAndRss: 10_000, cpuPercent: 25, peakRssMb: 150, pollToBrokerP99Ms: 50 } as const;
@@ -192,6 +194,19 @@ export function formatReport(report: BenchReport): string {
         r('bad readings in window', (c) => String(c.agent.badReadings)),
         r('agent start → every item delivered, ms', (c) => num(c.agent.startToFirstValueMs)),
       ]),
+    );
+  }
+
+  if (report.alarms) {
+    const a = report.alarms;
+    parts.push(
+      '',
+      `### Alarm evaluation (${num(a.tags)} tags read once a second, ${a.seconds} s, in-process)`,
+      '',
+      table(
+        ['rules per tag', 'rules', 'CPU µs per reading', '% of one core at 10k tags/s', 'events'],
+        a.cases.map((c) => [c.rules, num(c.rulesCount), num(c.cpuUsPerReading, 2), num(c.cpuPercentAt10k, 1), num(c.events)]),
+      ),
     );
   }
 

@@ -49,6 +49,7 @@ import { readProfile, runPipeline, type PipelineResult } from './pipeline.js';
 import { CpuWindow } from './proc.js';
 import { formatReport, type BenchReport } from './report.js';
 import type { SimArgs, SimDevice } from './sim-process.js';
+import { runAlarmEval, type AlarmEvalReport } from './alarm-eval.js';
 import { runOpcUaBench, type OpcUaBenchReport } from './opcua-bench.js';
 import { runRtuThroughput, type RtuThroughputReport } from './rtu-throughput.js';
 import { sleep } from './stats.js';
@@ -93,13 +94,13 @@ async function main(): Promise<void> {
       'gc-trace': { type: 'boolean', default: false },
       'status-page': { type: 'boolean', default: false },
       'baselines-at-once': { type: 'boolean', default: false },
-      sections: { type: 'string', default: 'pipeline,rtu,opcua' },
+      sections: { type: 'string', default: 'pipeline,rtu,opcua,alarms' },
       'opcua-items': { type: 'string', default: '1000,10000' },
       'rtu-window': { type: 'string', default: '4' },
     },
   });
   const sections = values.sections!.split(',').map((s) => s.trim());
-  for (const s of sections) if (!['pipeline', 'rtu', 'opcua'].includes(s)) throw new Error(`--sections: pipeline, rtu, opcua; got "${s}"`);
+  for (const s of sections) if (!['pipeline', 'rtu', 'opcua', 'alarms'].includes(s)) throw new Error(`--sections: pipeline, rtu, opcua, alarms; got "${s}"`);
   const agentNodeFlags = [...values['agent-node-flags']!.split(/\s+/).filter(Boolean), ...(values['gc-trace'] ? ['--trace-gc-nvp'] : [])];
   const bulkServer = values['bulk-server'] as 'fast' | 'modbus-serial';
   if (bulkServer !== 'fast' && bulkServer !== 'modbus-serial') throw new Error(`--bulk-server: fast or modbus-serial, got "${String(bulkServer)}"`);
@@ -193,6 +194,12 @@ async function main(): Promise<void> {
     rtu = await runRtuThroughput(Number(values['rtu-window']), (line) => process.stdout.write(`${line}\n`));
   }
 
+  let alarmEval: AlarmEvalReport | undefined;
+  if (sections.includes('alarms')) {
+    process.stdout.write(`\n[alarms] evaluation cost, 10k tags with limit, rate and predictive rules\n`);
+    alarmEval = runAlarmEval((line) => process.stdout.write(`${line}\n`));
+  }
+
   const report: BenchReport = {
     startedAt: new Date(startedMs).toISOString(),
     durationS: (Date.now() - startedMs) / 1000,
@@ -203,6 +210,7 @@ async function main(): Promise<void> {
     sections,
     rtu,
     opcua,
+    alarms: alarmEval,
   };
   const out = join(resultsDir, 'latest.json');
   writeFileSync(out, JSON.stringify(report, null, 2) + '\n');

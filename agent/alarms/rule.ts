@@ -62,8 +62,15 @@ export function evaluateRule(rule: AlarmRule, previous: AlarmRuleState, input: A
   const good = input.quality !== 'bad' && input.value !== null;
   if (good) state.lastValue = input.value;
   if (rule.condition.kind === 'rate' && good && typeof input.value === 'number') {
-    const from = input.timestampMs - rule.condition.windowMs;
-    state.window = [...previous.window.filter((p) => p.tMs >= from && p.tMs < input.timestampMs), { tMs: input.timestampMs, value: input.value }];
+    // The window keeps one point per tenth of the window (the current value is judged against the
+    // oldest point inside it), so a reading costs no copy of a long array: ≤ 11 points, copied
+    // only when a point is added.
+    const w = previous.window;
+    const last = w[w.length - 1];
+    if (!last || input.timestampMs - last.tMs >= rule.condition.windowMs / 10) {
+      const from = input.timestampMs - rule.condition.windowMs;
+      state.window = [...w.filter((p) => p.tMs >= from && p.tMs < input.timestampMs), { tMs: input.timestampMs, value: input.value }];
+    }
   }
   const condition = rule.condition.kind === 'predict' ? predictiveCondition(rule.condition, state, input, previous) : conditionOf(rule.condition, state, input);
   if (condition !== null) state.conditionNow = condition;
@@ -159,12 +166,15 @@ export function conditionOf(condition: AlarmCondition, state: AlarmRuleState, in
       return state.conditionNow ? v <= condition.limit + condition.deadband : v <= condition.limit;
     }
     case 'rate': {
-      const w = state.window;
-      if (w.length < 2) return state.conditionNow;
-      const spanMs = w[w.length - 1].tMs - w[0].tMs;
+      if (typeof v !== 'number') return null;
+      // The current value against the oldest kept point still inside the window.
+      const from = input.timestampMs - condition.windowMs;
+      const oldest = state.window.find((p) => p.tMs >= from);
+      if (!oldest) return state.conditionNow;
+      const spanMs = input.timestampMs - oldest.tMs;
       // A rate over less than half the window is too noisy to judge.
       if (spanMs < condition.windowMs / 2) return state.conditionNow;
-      const perMin = ((w[w.length - 1].value - w[0].value) * 60_000) / spanMs;
+      const perMin = ((v - oldest.value) * 60_000) / spanMs;
       return (condition.maxRisePerMin !== undefined && perMin > condition.maxRisePerMin) || (condition.maxFallPerMin !== undefined && perMin < -condition.maxFallPerMin);
     }
     case 'predict':
