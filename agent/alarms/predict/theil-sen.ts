@@ -14,17 +14,18 @@
  * - Serial correlation: residuals of slowly varying plant signals are rarely independent, and
  *   positively correlated residuals make Kendall's S look far more significant than it is. With
  *   `serialCorrection` (default on) Var(S) is multiplied by (1+r1)/(1−r1), r1 = the lag-1
- *   autocorrelation of the residuals clamped to [0, 0.9] (the AR(1) effective-sample-size correction,
- *   after Hamed & Rao 1998, simplified to lag 1). White noise leaves it ≈ 1; curvature left in the
+ *   autocorrelation of the least-squares residuals (least squares so that the trend decision needs
+ *   no Theil–Sen fit), clamped to [0, 0.9] (the AR(1) effective-sample-size correction, after Hamed &
+ *   Rao 1998, simplified to lag 1). White noise leaves it ≈ 1; curvature left in the
  *   residuals (a trend that bends) widens the interval, which is what we want for alarms.
  *   Ties in the values are not corrected for, which only widens the interval (conservative).
  * - residual scale: 1.4826 · median |residual| (the MAD, scaled to σ for Gaussian noise).
  *
  * Cost: O(n²) pairwise slopes in a reused scratch buffer, then the median by in-place selection
  * (expected linear, branch-free partitions; select.ts) and, only when asked, both interval ranks by
- * selection within the two halves the median left — never a full sort. Whether the
- * interval excludes 0 follows from counts of negative and zero slopes against Sen's ranks, so
- * `kendallTrend` answers "is there a trend?" with sign comparisons only. Above `maxPoints`
+ * selection within the two halves the median left — never a full sort. Whether the interval
+ * excludes 0 follows from counts of negative and zero slopes against Sen's ranks, so `kendallTrend`
+ * answers "is there a trend?" with sign comparisons only. Above `maxPoints`
  * (default 200, ≈ 20k pairs) an evenly spaced subsample is used (deterministic: indices
  * round(k·(n−1)/(m−1)), first and last kept), so the cost is bounded whatever the window holds.
  */

@@ -215,6 +215,18 @@ describe('predictCrossing: data quality and window', () => {
     expect(predictCrossing([...points, future], { ...base, threshold: 90, direction: 'rising' })).toEqual(a);
   });
 
+  it('handles values quantised to the register resolution (many tied values)', () => {
+    const quantise = (points: TrendPoint[]) => points.map((p) => ({ ...p, value: Math.round((p.value as number) * 10) / 10 }));
+    const p = expectCrossing(predictCrossing(quantise(window60((m) => 20 + 0.1 * m, 3, 0.05)), { ...base, threshold: 22, direction: 'rising' }));
+    expect(Math.abs(p.inMs - 20 * MINUTE_MS)).toBeLessThan(3 * MINUTE_MS);
+    let fired = 0;
+    for (let seed = 0; seed < 300; seed++) {
+      const flat = quantise(window60(() => 20.04, 3000 + seed, 0.06));
+      if (predictCrossing(flat, { ...base, threshold: 20.3, direction: 'rising' }).kind === 'crossing') fired++;
+    }
+    expect(fired).toBeLessThanOrEqual(1);
+  });
+
   it('accepts points out of time order', () => {
     const points = rising();
     const shuffled = [...points].reverse();
