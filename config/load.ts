@@ -459,6 +459,7 @@ const DEFAULT_MESSAGES: Readonly<Record<AlarmConfig['type'], string>> = {
   status: '{device} {tag} in alarm',
   'comm-loss': '{device} unreachable',
   predict: '{device} {tag} predicted to reach {limit} {unit} in {eta} (now {value} {unit}, confidence {confidence})',
+  anomaly: '{device} {tag} departs from its normal: {value} {unit} (more than {z} standard deviations)',
   stale: '{device} {tag} not updating',
 };
 /** A rule that raised this often within the window is suppressed for a while (ISA-18.2 chattering alarm). */
@@ -476,8 +477,12 @@ function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: Co
   if ((limitType || a.type === 'predict') && a.limit === undefined) issues.push({ path: `${at}.limit`, message: `a ${a.type} alarm needs a limit` });
   if (!limitType && a.type !== 'predict' && a.limit !== undefined) issues.push({ path: `${at}.limit`, message: `limit applies to high-high, high, low, low-low and predict alarms, not ${a.type}` });
   if (!limitType && a.deadband !== undefined) issues.push({ path: `${at}.deadband`, message: `deadband applies to high-high, high, low and low-low alarms, not ${a.type}` });
-  if (a.type !== 'predict' && (a.direction !== undefined || a.horizonMs !== undefined || a.sampleEveryMs !== undefined || a.minConfidence !== undefined)) {
-    issues.push({ path: `${at}.horizonMs`, message: `direction, horizonMs, sampleEveryMs and minConfidence apply to predict alarms, not ${a.type}` });
+  if (a.type !== 'predict' && (a.direction !== undefined || a.horizonMs !== undefined || a.minConfidence !== undefined)) {
+    issues.push({ path: `${at}.horizonMs`, message: `direction, horizonMs and minConfidence apply to predict alarms, not ${a.type}` });
+  }
+  if (a.type !== 'predict' && a.type !== 'anomaly' && a.sampleEveryMs !== undefined) issues.push({ path: `${at}.sampleEveryMs`, message: `sampleEveryMs applies to predict and anomaly alarms, not ${a.type}` });
+  if (a.type !== 'anomaly' && (a.alpha !== undefined || a.warmupSamples !== undefined || a.zThreshold !== undefined || a.minStd !== undefined)) {
+    issues.push({ path: `${at}.alpha`, message: `alpha, warmupSamples, zThreshold and minStd apply to anomaly alarms, not ${a.type}` });
   }
   if (a.type === 'rate' && a.maxRisePerMin === undefined && a.maxFallPerMin === undefined) issues.push({ path: `${at}.maxRisePerMin`, message: 'a rate alarm needs maxRisePerMin, maxFallPerMin or both' });
   if (a.type !== 'rate' && (a.maxRisePerMin !== undefined || a.maxFallPerMin !== undefined)) issues.push({ path: `${at}.maxRisePerMin`, message: `maxRisePerMin and maxFallPerMin apply to rate alarms, not ${a.type}` });
@@ -488,14 +493,16 @@ function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: Co
   if (tag && a.tag !== undefined && !('nodeId' in tag.source)) {
     const type = tag.source.type;
     const numeric = type !== 'bool' && type !== 'string';
-    if ((limitType || a.type === 'rate' || a.type === 'predict') && !numeric) issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a ${a.type} alarm needs a numeric tag` });
+    if ((limitType || a.type === 'rate' || a.type === 'predict' || a.type === 'anomaly') && !numeric) issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a ${a.type} alarm needs a numeric tag` });
     if (a.type === 'bit' && !/^u?int(16|32)$/.test(type)) issues.push({ path: `${at}.bit`, message: `tag ${tag.name} is ${type}: a bit alarm needs an integer word (int16, uint16, int32, uint32)` });
     if (a.type === 'status' && type !== 'bool') issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a status alarm needs a bool tag (use bit for a bit of a word)` });
   }
   if (issues.length > before || !tag) return undefined;
   let condition: AlarmCondition;
   if (limitType) condition = { kind: 'limit', level: LIMIT_LEVELS[a.type as keyof typeof LIMIT_LEVELS], limit: a.limit!, deadband: a.deadband ?? 0 };
-  else if (a.type === 'predict') {
+  else if (a.type === 'anomaly') {
+    condition = { kind: 'anomaly', alpha: a.alpha ?? 0.01, warmupSamples: a.warmupSamples ?? 200, zThreshold: a.zThreshold ?? 6, sampleEveryMs: a.sampleEveryMs ?? 10_000, minStd: a.minStd ?? 0 };
+  } else if (a.type === 'predict') {
     const windowMs = a.windowMs ?? 30 * 60_000;
     condition = { kind: 'predict', threshold: a.limit!, direction: a.direction ?? 'rising', windowMs, horizonMs: a.horizonMs ?? 30 * 60_000, sampleEveryMs: a.sampleEveryMs ?? Math.max(1000, Math.round(windowMs / 60)), minConfidence: a.minConfidence ?? 0.95 };
   } else if (a.type === 'rate') condition = { kind: 'rate', windowMs: a.windowMs ?? 60_000, ...(a.maxRisePerMin !== undefined ? { maxRisePerMin: a.maxRisePerMin } : {}), ...(a.maxFallPerMin !== undefined ? { maxFallPerMin: a.maxFallPerMin } : {}) };

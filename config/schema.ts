@@ -68,7 +68,7 @@ export const alarmSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,127}$/).optional().describe('unique in the gateway; default <device>.<tag>.<type>'),
     type: z
-      .enum(['high-high', 'high', 'low', 'low-low', 'rate', 'bit', 'status', 'comm-loss', 'stale', 'predict'])
+      .enum(['high-high', 'high', 'low', 'low-low', 'rate', 'bit', 'status', 'comm-loss', 'stale', 'predict', 'anomaly'])
       .describe('limit (high-high, high, low, low-low), rate of change, a bit of an alarm word, a bool status, from quality, or predict (time to threshold)'),
     tag: identifier.optional().describe('the tag watched; not for comm-loss'),
     limit: z.number().optional().describe('limit types: the limit, in the tag\'s unit'),
@@ -78,8 +78,12 @@ export const alarmSchema = z
     windowMs: durationMs.optional().describe('rate: the window the rate is measured over (default 60000); predict: the trend window (default 30 min)'),
     direction: z.enum(['rising', 'falling']).optional().describe('predict: which way the value must move to reach the limit (default rising)'),
     horizonMs: durationMs.optional().describe('predict: raise when the crossing is predicted within this time (default 30 min)'),
-    sampleEveryMs: durationMs.optional().describe('predict: one trend point per this interval (default windowMs / 60)'),
+    sampleEveryMs: durationMs.optional().describe('predict: one trend point per this interval (default windowMs / 60); anomaly: one sample per this interval (default 10000)'),
     minConfidence: z.number().min(0.5).max(0.9999).optional().describe('predict: how sure the trend must be (default 0.95)'),
+    alpha: z.number().gt(0).max(1).optional().describe('anomaly: weight of a new sample in the learned normal (memory ≈ 1/alpha samples; default 0.01)'),
+    warmupSamples: z.number().int().min(2).optional().describe('anomaly: samples learned before any alarm (default 200)'),
+    zThreshold: z.number().positive().optional().describe('anomaly: standard deviations from the normal that count as anomalous (default 6)'),
+    minStd: z.number().min(0).optional().describe('anomaly: floor of the standard deviation, in the tag\'s unit (default 0)'),
     bit: z.number().int().min(0).max(63).optional().describe('bit: which bit of the word (0 = least significant)'),
     alarmWhen: z.boolean().optional().describe('bit/status: the alarm state of the bit or status (default true)'),
     priority: z.enum(['critical', 'high', 'medium', 'low']).default('medium'),

@@ -18,7 +18,7 @@
  * - Chatter: more than `chatter.maxActivations` raises within `chatter.windowMs` suppress further
  *   raises for `chatter.suppressMs` (announced once, counted); the alarm keeps its other transitions.
  */
-import { predictCrossing } from './predict/index.js';
+import { ewmaUpdate, predictCrossing } from './predict/index.js';
 import type { AlarmCondition, AlarmEvent, AlarmEventType, AlarmInput, AlarmPrediction, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
 
 export function initialRuleState(): AlarmRuleState {
@@ -72,7 +72,12 @@ export function evaluateRule(rule: AlarmRule, previous: AlarmRuleState, input: A
       state.window = [...w.filter((p) => p.tMs >= from && p.tMs < input.timestampMs), { tMs: input.timestampMs, value: input.value }];
     }
   }
-  const condition = rule.condition.kind === 'predict' ? predictiveCondition(rule.condition, state, input, previous) : conditionOf(rule.condition, state, input);
+  const condition =
+    rule.condition.kind === 'predict'
+      ? predictiveCondition(rule.condition, state, input, previous)
+      : rule.condition.kind === 'anomaly'
+        ? anomalyCondition(rule.condition, state, input, previous)
+        : conditionOf(rule.condition, state, input);
   if (condition !== null) state.conditionNow = condition;
   return advance(rule, state, nowMs, previous.conditionNow);
 }
@@ -149,6 +154,16 @@ function predictiveCondition(c: Extract<AlarmCondition, { kind: 'predict' }>, st
   return true;
 }
 
+/** An anomaly rule judges one sample per `sampleEveryMs` against its learned normal (agent/alarms/predict/ewma-anomaly.ts). */
+function anomalyCondition(c: Extract<AlarmCondition, { kind: 'anomaly' }>, state: AlarmRuleState, input: AlarmInput, previous: AlarmRuleState): boolean | null {
+  if (input.quality === 'bad' || typeof input.value !== 'number') return null;
+  const normal = previous.normal ?? { n: 0, mean: 0, variance: 0, lastMs: Number.NEGATIVE_INFINITY, z: 0 };
+  if (input.timestampMs - normal.lastMs < c.sampleEveryMs) return previous.conditionNow;
+  const result = ewmaUpdate({ n: normal.n, mean: normal.mean, variance: normal.variance }, input.value, { alpha: c.alpha, warmupSamples: c.warmupSamples, zThreshold: c.zThreshold, minStd: c.minStd });
+  state.normal = { ...result.state, lastMs: input.timestampMs, z: result.z };
+  return result.anomalous;
+}
+
 /** The condition for one input; null when the input says nothing about it (bad quality for a value rule, wrong type). */
 export function conditionOf(condition: AlarmCondition, state: AlarmRuleState, input: AlarmInput): boolean | null {
   if (condition.kind === 'quality') {
@@ -178,7 +193,8 @@ export function conditionOf(condition: AlarmCondition, state: AlarmRuleState, in
       return (condition.maxRisePerMin !== undefined && perMin > condition.maxRisePerMin) || (condition.maxFallPerMin !== undefined && perMin < -condition.maxFallPerMin);
     }
     case 'predict':
-      // Judged by predictiveCondition (it needs the trend); never reached.
+    case 'anomaly':
+      // Judged by predictiveCondition / anomalyCondition (they keep their own history); never reached.
       return state.conditionNow;
     case 'discrete': {
       const alarmWhen = condition.alarmWhen ?? true;
@@ -274,9 +290,10 @@ export function renderMessage(rule: AlarmRule, value: number | boolean | string 
   const limit = rule.condition.kind === 'limit' ? String(rule.condition.limit) : rule.condition.kind === 'predict' ? String(rule.condition.threshold) : '';
   const shown = typeof value === 'number' ? String(Math.round(value * 1000) / 1000) : value === null ? '—' : String(value);
   const eta = prediction ? formatEta(prediction.inMs) : '—';
+  const z = rule.condition.kind === 'anomaly' ? rule.condition.zThreshold : null;
   const confidence = prediction ? `${Math.round(prediction.confidence * 100)} %` : '—';
-  return rule.message.replace(/\{(value|limit|unit|device|tag|eta|confidence)\}/g, (_, key: string) =>
-    key === 'value' ? shown : key === 'limit' ? limit : key === 'unit' ? rule.unit : key === 'device' ? rule.device : key === 'tag' ? rule.tag : key === 'eta' ? eta : confidence,
+  return rule.message.replace(/\{(value|limit|unit|device|tag|eta|confidence|z)\}/g, (_, key: string) =>
+    key === 'value' ? shown : key === 'limit' ? limit : key === 'unit' ? rule.unit : key === 'device' ? rule.device : key === 'tag' ? rule.tag : key === 'eta' ? eta : key === 'z' ? String(z ?? '—') : confidence,
   );
 }
 

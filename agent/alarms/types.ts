@@ -49,6 +49,8 @@ export interface AlarmRuleState {
   /** Predictive rules: the sampled trend points (bad ones marked) and the last prediction. */
   trend?: { tMs: number; value: number | null; good: boolean }[];
   prediction?: AlarmPrediction | null;
+  /** Anomaly rules: the learned normal, when it last learned, and the last z-score. */
+  normal?: { n: number; mean: number; variance: number; lastMs: number; z: number };
 }
 
 /** What a predictive alarm expects, carried in its events. */

@@ -24,7 +24,13 @@ export type AlarmCondition =
    * will cross `threshold` within `horizonMs`, with at least `minConfidence` that the trend is real.
    * Never on noise, on bad-quality values or on a flattening trend (agent/alarms/predict).
    */
-  | { kind: 'predict'; threshold: number; direction: 'rising' | 'falling'; windowMs: number; horizonMs: number; sampleEveryMs: number; minConfidence: number };
+  | { kind: 'predict'; threshold: number; direction: 'rising' | 'falling'; windowMs: number; horizonMs: number; sampleEveryMs: number; minConfidence: number }
+  /**
+   * Anomaly: the value departs from its learned normal (EWMA mean and variance, one sample per
+   * `sampleEveryMs`, memory ≈ 1/alpha samples) by more than `zThreshold` standard deviations; no
+   * alarm while the first `warmupSamples` are learned; anomalous values are not learned as normal.
+   */
+  | { kind: 'anomaly'; alpha: number; warmupSamples: number; zThreshold: number; sampleEveryMs: number; minStd: number };
 
 export interface AlarmRule {
   /** Unique in the gateway: "chiller-1.chw_supply_temp.H". */
