@@ -465,6 +465,8 @@ const DEFAULT_MESSAGES: Readonly<Record<AlarmConfig['type'], string>> = {
 /** A rule that raised this often within the window is suppressed for a while (ISA-18.2 chattering alarm). */
 const DEFAULT_CHATTER = { maxActivations: 5, windowMs: 10 * 60_000, suppressMs: 10 * 60_000 };
 
+const article = (word: string): string => (/^[aeiou]/.test(word) ? 'an' : 'a');
+
 /** One configured alarm → a rule the engine runs; every mistake named with its place. */
 function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: ConfigIssue[]): AlarmRule | undefined {
   const before = issues.length;
@@ -493,7 +495,7 @@ function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: Co
   if (tag && a.tag !== undefined && !('nodeId' in tag.source)) {
     const type = tag.source.type;
     const numeric = type !== 'bool' && type !== 'string';
-    if ((limitType || a.type === 'rate' || a.type === 'predict' || a.type === 'anomaly') && !numeric) issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a ${a.type} alarm needs a numeric tag` });
+    if ((limitType || a.type === 'rate' || a.type === 'predict' || a.type === 'anomaly') && !numeric) issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: ${article(a.type)} ${a.type} alarm needs a numeric tag` });
     if (a.type === 'bit' && !/^u?int(16|32)$/.test(type)) issues.push({ path: `${at}.bit`, message: `tag ${tag.name} is ${type}: a bit alarm needs an integer word (int16, uint16, int32, uint32)` });
     if (a.type === 'status' && type !== 'bool') issues.push({ path: `${at}.type`, message: `tag ${tag.name} is ${type}: a status alarm needs a bool tag (use bit for a bit of a word)` });
   }

@@ -80,3 +80,28 @@ describe('config: alarms', () => {
     );
   });
 });
+
+describe('config: predictive and anomaly alarms', () => {
+  it('resolves them with their defaults, and refuses their settings on other types', () => {
+    const config = loadConfigText(
+      head +
+        `      - { type: predict, tag: cond_approach, limit: 5 }
+      - { type: anomaly, tag: power_kw, zThreshold: 7 }
+`,
+      file,
+      { env: {} },
+    );
+    expect(config.alarms.map((a) => a.condition)).toEqual([
+      { kind: 'predict', threshold: 5, direction: 'rising', windowMs: 1_800_000, horizonMs: 1_800_000, sampleEveryMs: 30_000, minConfidence: 0.95 },
+      { kind: 'anomaly', alpha: 0.01, warmupSamples: 200, zThreshold: 7, sampleEveryMs: 10_000, minStd: 0 },
+    ]);
+    const found = problems(head + `      - { type: high, tag: power_kw, limit: 500, alpha: 0.1 }\n      - { type: predict, tag: cond_approach }\n      - { type: anomaly, tag: model }\n`);
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^devices\[0\]\.alarms\[0\]\.alpha .*apply to anomaly alarms, not high/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[1\]\.limit .*a predict alarm needs a limit/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[2\]\.type .*tag model is string: an anomaly alarm needs a numeric tag/),
+      ]),
+    );
+  });
+});
