@@ -1,20 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { AlarmEngine } from '../../../agent/alarms/engine.js';
+import { gaussian } from '../../helpers/seeded-noise.js';
 import type { AlarmEvent, AlarmRule } from '../../../agent/alarms/types.js';
 
 const T0 = Date.UTC(2026, 10, 28, 0, 0, 0);
-
-function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
-}
 
 const rule: AlarmRule = {
   id: 'vib.anomaly',

@@ -1,22 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { AlarmEngine } from '../../../agent/alarms/engine.js';
+import { gaussian } from '../../helpers/seeded-noise.js';
 import type { AlarmEvent, AlarmRule } from '../../../agent/alarms/types.js';
 
 const T0 = Date.UTC(2026, 10, 28, 0, 0, 0);
 const MIN = 60_000;
-
-/** Deterministic noise: mulberry32 + Box–Muller. */
-function gaussian(seed: number): () => number {
-  let a = seed >>> 0;
-  const uniform = (): number => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return () => Math.sqrt(-2 * Math.log(uniform() + 1e-12)) * Math.cos(2 * Math.PI * uniform());
-}
 
 const base = { device: 'chiller-1', tag: 'chw_supply_temp', unit: '°C', onDelayMs: 0, offDelayMs: 0, chatter: { maxActivations: 5, windowMs: 600_000, suppressMs: 600_000 }, suppressOnCommLoss: true };
 const limit: AlarmRule = { ...base, id: 'limit', priority: 'high', message: '{value}', condition: { kind: 'limit', level: 'H', limit: 18, deadband: 0.3 } };

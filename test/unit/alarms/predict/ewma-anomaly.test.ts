@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ewmaInit, ewmaUpdate, residualAnomalyUpdate, type EwmaOptions, type EwmaState } from '../../../../agent/alarms/predict/index.js';
-import { gaussian, mulberry32 } from './seeded-noise.js';
+import { gaussian, mulberry32 } from '../../../helpers/seeded-noise.js';
 
 const options: EwmaOptions = { alpha: 0.02, warmupSamples: 200, zThreshold: 4 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { holtForecastCrossing, holtInit, holtUpdate, type CrossingEstimate, type HoltState } from '../../../../agent/alarms/predict/index.js';
-import { gaussian, MINUTE_MS, T0_MS } from './seeded-noise.js';
+import { gaussian, MINUTE_MS, T0_MS } from '../../../helpers/seeded-noise.js';
 
 const smoothing = { alpha: 0.2, beta: 0.05 };
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { medianInPlace, selectInPlace } from '../../../../agent/alarms/predict/select.js';
-import { gaussian, mulberry32 } from './seeded-noise.js';
+import { gaussian, mulberry32 } from '../../../helpers/seeded-noise.js';
 
 function sorted(a: Float64Array): Float64Array {
   return Float64Array.from(a).sort();

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { normalCdf, normalQuantile, slopePositiveConfidence, theilSen, trendValueAt } from '../../../../agent/alarms/predict/index.js';
 import { fitLine, kendallTrend, slopeInterval, kendallStatsOf } from '../../../../agent/alarms/predict/theil-sen.js';
-import { gaussian, mulberry32, MINUTE_MS, T0_MS } from './seeded-noise.js';
+import { gaussian, mulberry32, MINUTE_MS, T0_MS } from '../../../helpers/seeded-noise.js';
 
 /** Ordinary least squares, for comparison. */
 function leastSquaresSlope(t: number[], v: number[]): number {

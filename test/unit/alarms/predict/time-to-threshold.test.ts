@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { predictCrossing, theilSen, type CrossingPrediction, type PredictCrossingOptions, type TrendPoint } from '../../../../agent/alarms/predict/index.js';
-import { gaussian, mulberry32, MINUTE_MS, T0_MS } from './seeded-noise.js';
+import { gaussian, mulberry32, MINUTE_MS, T0_MS } from '../../../helpers/seeded-noise.js';
 
 const STEP_MS = 10_000;
 const NOW_MS = T0_MS + 59 * STEP_MS;

@@ -1,4 +1,4 @@
-/** Deterministic noise for the predictor tests: mulberry32 uniform and Box–Muller Gaussian. */
+/** Deterministic noise for tests: mulberry32 uniform and Box–Muller Gaussian. */
 
 export type Uniform = () => number;
 
