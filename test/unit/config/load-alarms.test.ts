@@ -2,7 +2,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatIssue } from '../../../config/issues.js';
+import { configProblems } from '../../helpers/config-problems.js';
 import { loadConfigText } from '../../../config/load.js';
 
 const file = join(mkdtempSync(join(tmpdir(), 'allbit-config-alarms-')), 'gateway.yaml');
@@ -17,13 +17,7 @@ devices:
 `;
 
 function problems(text: string): string[] {
-  try {
-    loadConfigText(text, file, { env: {} });
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map(formatIssue);
-  }
-  throw new Error('expected the config to be rejected');
+  return configProblems(text, file);
 }
 
 describe('config: alarms', () => {

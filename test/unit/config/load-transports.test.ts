@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatIssue } from '../../../config/issues.js';
+import { configProblems } from '../../helpers/config-problems.js';
 import { loadConfigText, rtuInterFrameGapMs } from '../../../config/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'allbit-config-transports-'));
@@ -15,13 +15,7 @@ mqtt: { url: "mqtt://127.0.0.1:1883" }
 `;
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}): string[] {
-  try {
-    loadConfigText(text, file, { env });
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map(formatIssue);
-  }
-  throw new Error('expected the config to be rejected');
+  return configProblems(text, file, env);
 }
 
 describe('config: Modbus RTU buses', () => {

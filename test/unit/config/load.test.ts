@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, formatIssue } from '../../../config/issues.js';
+import { configProblems } from '../../helpers/config-problems.js';
 import { loadConfigText } from '../../../config/load.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'allbit-config-'));
@@ -20,13 +20,7 @@ devices:
 `;
 
 function problems(text: string, env: NodeJS.ProcessEnv = {}, path = file): string[] {
-  try {
-    loadConfigText(text, path, { env });
-  } catch (err) {
-    expect(err).toBeInstanceOf(ConfigError);
-    return (err as ConfigError).issues.map(formatIssue);
-  }
-  throw new Error('expected the config to be rejected');
+  return configProblems(text, path, env);
 }
 
 describe('config loading', () => {
