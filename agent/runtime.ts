@@ -9,7 +9,6 @@ import { modbusTcpDescriptor } from '../drivers/modbus/index.js';
 import { createModbusRtuDescriptor } from '../drivers/modbus/rtu/index.js';
 import { opcuaDescriptor } from '../drivers/opcua/index.js';
 import { AlarmEngine } from './alarms/engine.js';
-import { renderMessage } from './alarms/rule.js';
 import type { AlarmEvent, AlarmRuleState } from './alarms/types.js';
 import { alarmStatePathFor, SqliteAlarmStateStore } from './buffer/sqlite-alarm-state.js';
 import { openSqliteOutbox } from './buffer/sqlite-outbox.js';
@@ -20,7 +19,7 @@ import type { Outbox } from './core/outbox.js';
 import { CycleIngest } from './ingest/cycle-ingest.js';
 import { Forwarder } from './mqtt/forwarder.js';
 import { parseAlarmCommand } from './mqtt/alarm-commands.js';
-import { encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
+import { encodeActiveAlarmsMessage, encodeAlarmReply, encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
 import { MqttPublisher, redactUrl } from './mqtt/mqtt-publisher.js';
 import { createTopics, type Topics } from './mqtt/topics.js';
 import type { PollCycle, Reading } from './core/reading.js';
@@ -166,25 +165,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   }
   const publishActiveAlarms = (): void => {
     if (!alarms) return;
-    const payload = {
-      v: 1,
-      gateway: config.gateway.id,
-      ts: new Date(clock.now()).toISOString(),
-      alarms: alarms.activeAlarms().map(({ rule, state: s }) => ({
-        alarm: rule.id,
-        device: rule.device,
-        tag: rule.tag,
-        priority: rule.priority,
-        state: s.state,
-        message: renderMessage(rule, s.activeValue),
-        value: s.activeValue,
-        unit: rule.unit,
-        since: s.activeSinceMs === null ? null : new Date(s.activeSinceMs).toISOString(),
-        ...(s.shelvedUntilMs !== null ? { shelvedUntil: new Date(s.shelvedUntilMs).toISOString(), shelvedBy: s.shelvedBy } : {}),
-        ...(s.outOfService ? { outOfService: true } : {}),
-      })),
-    };
-    publisher.publish([{ topic: topics.alarmsActive, payload: JSON.stringify(payload), qos: 1, retain: true }]).catch(() => {
+    publisher.publish([encodeActiveAlarmsMessage(topics, alarms.activeSummaries(), clock.now())]).catch(() => {
       // Published again on the next change and on reconnection.
     });
   };
@@ -213,8 +194,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   if (alarms) {
     publisher.listen(topics.alarmCommands, (payload) => {
       const parsed = parseAlarmCommand(payload);
-      const reply = (body: Record<string, unknown>): void => {
-        publisher.publish([{ topic: topics.alarmReplies, payload: JSON.stringify({ v: 1, gateway: config.gateway.id, ts: new Date(clock.now()).toISOString(), ...body }), qos: 1, retain: false }]).catch(() => {
+      const reply = (body: Parameters<typeof encodeAlarmReply>[1]): void => {
+        publisher.publish([encodeAlarmReply(topics, body, clock.now())]).catch(() => {
           // The requester sees no reply and may ask again; the action itself is recorded.
         });
       };
@@ -242,7 +223,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       }
       ingest.appendAlarmEvents(result.events);
       afterAlarmEvents(result.events);
-      reply({ id: command.id, ok: true, alarm: command.alarm, state: result.state.state, ...(result.state.shelvedUntilMs !== null ? { shelvedUntil: new Date(result.state.shelvedUntilMs).toISOString() } : {}) });
+      reply({ id: command.id, ok: true, alarm: command.alarm, state: result.state.state, shelvedUntilMs: result.state.shelvedUntilMs });
     });
   }
   const alarmTicker = new Ticker(

@@ -9,8 +9,8 @@
  * Flood protection: while a device is unreachable (a reading of it is bad with comm-lost or
  * not-connected), its value rules are suppressed — one comm-loss alarm instead of one per tag.
  */
-import { actOnRule, evaluateRule, initialRuleState, setCommLossSuppression, tickRule, type ActionResult } from './rule.js';
-import type { AlarmEvent, AlarmInput, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
+import { actOnRule, evaluateRule, initialRuleState, renderMessage, setCommLossSuppression, tickRule, type ActionResult } from './rule.js';
+import type { ActiveAlarmSummary, AlarmEvent, AlarmInput, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
 
 export interface ActiveAlarm {
   rule: AlarmRule;
@@ -94,6 +94,24 @@ export class AlarmEngine {
   /** Every rule's state, to keep across a restart. */
   states(): Map<string, AlarmRuleState> {
     return new Map(this.ruleStates);
+  }
+
+  /** The active list as published and shown: one summary per alarm of `activeAlarms()`, in its order. */
+  activeSummaries(): ActiveAlarmSummary[] {
+    return this.activeAlarms().map(({ rule, state: s }) => ({
+      alarm: rule.id,
+      device: rule.device,
+      tag: rule.tag,
+      priority: rule.priority,
+      state: s.state,
+      message: renderMessage(rule, s.activeValue, s.prediction ?? null),
+      value: s.activeValue,
+      unit: rule.unit,
+      sinceMs: s.activeSinceMs,
+      shelvedUntilMs: s.shelvedUntilMs,
+      shelvedBy: s.shelvedBy,
+      outOfService: s.outOfService,
+    }));
   }
 
   /** Alarms that are not normal (or are shelved / out of service), most urgent first, then oldest first. */

@@ -5,8 +5,19 @@
  */
 import type { Quality, QualityReason } from '../core/quality.js';
 
-export { ALARM_PRIORITIES, type AlarmCondition, type AlarmPriority, type AlarmRule, type AlarmState, type LimitLevel } from '../core/alarm.js';
-import type { AlarmPriority, AlarmState } from '../core/alarm.js';
+export {
+  ALARM_PRIORITIES,
+  type ActiveAlarmSummary,
+  type AlarmCondition,
+  type AlarmEvent,
+  type AlarmEventType,
+  type AlarmPrediction,
+  type AlarmPriority,
+  type AlarmRule,
+  type AlarmState,
+  type LimitLevel,
+} from '../core/alarm.js';
+import type { AlarmPrediction, AlarmState } from '../core/alarm.js';
 
 export interface OperatorAction {
   type: 'acknowledge' | 'shelve' | 'unshelve' | 'remove-from-service' | 'return-to-service';
@@ -53,50 +64,8 @@ export interface AlarmRuleState {
   normal?: { n: number; mean: number; variance: number; lastMs: number; z: number };
 }
 
-/** What a predictive alarm expects, carried in its events. */
-export interface AlarmPrediction {
-  /** When the trend reaches the threshold, ms since epoch. */
-  crossingMs: number;
-  inMs: number;
-  /** 0..1: how sure the trend heads for the threshold. */
-  confidence: number;
-  slopePerMin: number;
-  earliestMs: number;
-  latestMs: number;
-}
 
-export type AlarmEventType =
-  | 'raised'
-  | 'acknowledged'
-  | 'returned'
-  | 'cleared'
-  | 'shelved'
-  | 'unshelved'
-  | 'removed-from-service'
-  | 'returned-to-service'
-  | 'chatter-suppressed';
 
-/** One thing that happened to an alarm, published on the alarm event topic and kept in the outbox. */
-export interface AlarmEvent {
-  type: AlarmEventType;
-  ruleId: string;
-  device: string;
-  tag: string;
-  priority: AlarmPriority;
-  /** The alarm's state after the event. */
-  state: AlarmState;
-  message: string;
-  value: number | boolean | string | null;
-  unit: string;
-  tsMs: number;
-  /** Operator actions: who and why. */
-  by?: string;
-  reason?: string;
-  /** shelve: until when. */
-  untilMs?: number;
-  /** Predictive alarms: the prediction behind the event. */
-  prediction?: AlarmPrediction;
-}
 
 /** The reading an alarm rule looks at (a subset of core's Reading). */
 export interface AlarmInput {

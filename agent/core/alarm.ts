@@ -52,3 +52,64 @@ export interface AlarmRule {
   suppressOnCommLoss: boolean;
 }
 
+
+/** What a predictive alarm expects, carried in its events. */
+export interface AlarmPrediction {
+  /** When the trend reaches the threshold, ms since epoch. */
+  crossingMs: number;
+  inMs: number;
+  /** 0..1: how sure the trend heads for the threshold. */
+  confidence: number;
+  slopePerMin: number;
+  earliestMs: number;
+  latestMs: number;
+}
+
+export type AlarmEventType =
+  | 'raised'
+  | 'acknowledged'
+  | 'returned'
+  | 'cleared'
+  | 'shelved'
+  | 'unshelved'
+  | 'removed-from-service'
+  | 'returned-to-service'
+  | 'chatter-suppressed';
+
+/** One thing that happened to an alarm, published on the alarm event topic and kept in the outbox. */
+export interface AlarmEvent {
+  type: AlarmEventType;
+  ruleId: string;
+  device: string;
+  tag: string;
+  priority: AlarmPriority;
+  /** The alarm's state after the event. */
+  state: AlarmState;
+  message: string;
+  value: number | boolean | string | null;
+  unit: string;
+  tsMs: number;
+  /** Operator actions: who and why. */
+  by?: string;
+  reason?: string;
+  /** shelve: until when. */
+  untilMs?: number;
+  /** Predictive alarms: the prediction behind the event. */
+  prediction?: AlarmPrediction;
+}
+
+/** An alarm that is not normal (or is shelved or out of service), as the active list shows it. */
+export interface ActiveAlarmSummary {
+  alarm: string;
+  device: string;
+  tag: string;
+  priority: AlarmPriority;
+  state: AlarmState;
+  message: string;
+  value: number | boolean | string | null;
+  unit: string;
+  sinceMs: number | null;
+  shelvedUntilMs: number | null;
+  shelvedBy: string | null;
+  outOfService: boolean;
+}

@@ -1,3 +1,4 @@
+import type { AlarmEvent } from './alarm.js';
 import type { Quality, QualityReason } from './quality.js';
 import type { EngineeringValue } from './tag.js';
 
@@ -103,26 +104,7 @@ export interface DataRecordBody {
 /** The outbox stream of alarm events (not a valid device id, so it never collides with one). */
 export const ALARM_STREAM = '@alarms';
 
-/** One alarm event as stored (an AlarmEvent of agent/alarms, flattened for JSON). */
-export interface AlarmRecordEvent {
-  type: string;
-  ruleId: string;
-  device: string;
-  tag: string;
-  priority: string;
-  state: string;
-  message: string;
-  value: EngineeringValue | null;
-  unit: string;
-  tsMs: number;
-  by?: string;
-  reason?: string;
-  untilMs?: number;
-  /** Predictive alarms: when the trend reaches the threshold, and how sure. */
-  prediction?: { crossingMs: number; inMs: number; confidence: number; slopePerMin: number; earliestMs: number; latestMs: number };
-}
-
 /** The body of an outbox record of kind 'alarm': events in the order they happened; `count` = events.length. */
 export interface AlarmRecordBody {
-  events: AlarmRecordEvent[];
+  events: AlarmEvent[];
 }

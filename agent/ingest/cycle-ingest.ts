@@ -1,7 +1,8 @@
 import type { Clock } from '../core/clock.js';
 import type { DeviceSpec } from '../core/device.js';
 import type { Logger } from '../core/logger.js';
-import { ALARM_STREAM, type AlarmRecordBody, type AlarmRecordEvent, type DataRecordBody, type DataRecordReading, type Outbox, type OutboxRecord, type StoredRecord } from '../core/outbox.js';
+import type { AlarmEvent } from '../core/alarm.js';
+import { ALARM_STREAM, type AlarmRecordBody, type DataRecordBody, type DataRecordReading, type Outbox, type OutboxRecord, type StoredRecord } from '../core/outbox.js';
 import type { Reading } from '../core/reading.js';
 import type { Tag } from '../core/tag.js';
 import { asLastReported, shouldReport, type LastReported } from '../normalize/report-by-exception.js';
@@ -21,7 +22,7 @@ export interface CycleIngestOptions {
    * The alarm engine, if alarms are configured: sees every reading of a cycle (reported or not)
    * and returns the events they caused, which go into the same outbox transaction as the readings.
    */
-  alarms?: { evaluate(readings: readonly Reading[], nowMs: number): AlarmRecordEvent[] };
+  alarms?: { evaluate(readings: readonly Reading[], nowMs: number): AlarmEvent[] };
 }
 
 /**
@@ -38,7 +39,7 @@ export class CycleIngest {
   private lastAppendError: string | null = null;
   private failing = false;
   /** Alarm events not yet committed (the outbox refused the last attempt): offered again with the next append. */
-  private pendingAlarmEvents: AlarmRecordEvent[] = [];
+  private pendingAlarmEvents: AlarmEvent[] = [];
 
   constructor(private readonly options: CycleIngestOptions) {
     for (const d of options.devices) {
@@ -115,7 +116,7 @@ export class CycleIngest {
   }
 
   /** Alarm events not caused by a reading (delays completing, shelving expiring, operator actions): one outbox record. */
-  appendAlarmEvents(events: readonly AlarmRecordEvent[]): void {
+  appendAlarmEvents(events: readonly AlarmEvent[]): void {
     if (events.length === 0 && this.pendingAlarmEvents.length === 0) return;
     this.pendingAlarmEvents.push(...events);
     const stored = this.appendAlarmRecord(this.options.clock.now());

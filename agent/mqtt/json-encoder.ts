@@ -1,4 +1,5 @@
-import type { AlarmRecordBody, AlarmRecordEvent, DataRecordBody, DataRecordReading, OutboxRecord, StoredRecord } from '../core/outbox.js';
+import type { ActiveAlarmSummary, AlarmEvent } from '../core/alarm.js';
+import type { AlarmRecordBody, DataRecordBody, DataRecordReading, OutboxRecord, StoredRecord } from '../core/outbox.js';
 import type { OutgoingMessage } from '../core/publisher.js';
 import type { QualityReason } from '../core/quality.js';
 import type { Topics } from './topics.js';
@@ -171,7 +172,7 @@ export interface AlarmEventPayload {
   priority: string;
   state: string;
   message: string;
-  value: AlarmRecordEvent['value'];
+  value: AlarmEvent['value'];
   unit: string;
   ts: string;
   by?: string;
@@ -225,6 +226,43 @@ export function encodeAlarmMessage(record: StoredRecord, topics: Topics, outboxI
     }),
   };
   return { topic: topics.alarmEvents, payload: JSON.stringify(payload), qos: 1, retain: false };
+}
+
+/** The retained list of active alarms on `{prefix}/{gateway}/alarms/active` (docs/mqtt.md). */
+export function encodeActiveAlarmsMessage(topics: Topics, alarms: readonly ActiveAlarmSummary[], nowMs: number): OutgoingMessage {
+  const when = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+  const payload = {
+    v: PAYLOAD_VERSION,
+    gateway: topics.gatewayId,
+    ts: new Date(nowMs).toISOString(),
+    alarms: alarms.map((a) => ({
+      alarm: a.alarm,
+      device: a.device,
+      tag: a.tag,
+      priority: a.priority,
+      state: a.state,
+      message: a.message,
+      value: a.value,
+      unit: a.unit,
+      since: when(a.sinceMs),
+      ...(a.shelvedUntilMs !== null ? { shelvedUntil: when(a.shelvedUntilMs), shelvedBy: a.shelvedBy } : {}),
+      ...(a.outOfService ? { outOfService: true } : {}),
+    })),
+  };
+  return { topic: topics.alarmsActive, payload: JSON.stringify(payload), qos: 1, retain: true };
+}
+
+/** One reply on `{prefix}/{gateway}/alarms/replies` to a command with request id `id` (docs/mqtt.md). */
+export function encodeAlarmReply(topics: Topics, reply: { id: string | null; ok: boolean; alarm?: string; error?: string; state?: string; shelvedUntilMs?: number | null }, nowMs: number): OutgoingMessage {
+  const { shelvedUntilMs, ...rest } = reply;
+  const payload = {
+    v: PAYLOAD_VERSION,
+    gateway: topics.gatewayId,
+    ts: new Date(nowMs).toISOString(),
+    ...rest,
+    ...(shelvedUntilMs !== undefined && shelvedUntilMs !== null ? { shelvedUntil: new Date(shelvedUntilMs).toISOString() } : {}),
+  };
+  return { topic: topics.alarmReplies, payload: JSON.stringify(payload), qos: 1, retain: false };
 }
 
 /** Any outbox record → its MQTT message, by kind. */
