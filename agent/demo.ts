@@ -65,6 +65,9 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
     // The preferred port is the one in the transformer's endpoint URL.
     const endpoint = raw.devices.find((d) => d.endpoint !== undefined)?.endpoint ?? 'opc.tcp://127.0.0.1:15025';
     const preferred = Number(new URL(endpoint.replace(/^opc\.tcp:/, 'http:')).port) || 15025;
+    // node-opcua reads its log level once, when it loads: keep its start-up notice about RSA PKCS#1
+    // v1.5 on Node 20 (no endpoint here uses it) off a newcomer's console; errors still show.
+    process.env.NODEOPCUA_LOG_LEVEL ??= '3';
     opcua = await startOpcUaSimulator({ plant: simulator, host, port: await pick(preferred), pkiDir: join(pkiRoot, 'simulator') });
   } catch (e) {
     await simulator.close();

@@ -39,6 +39,9 @@ export async function simulateCommand(options: SimulateOptions, out: NodeJS.Writ
     await simulator.close();
   };
   try {
+    // node-opcua reads its log level once, when it loads: keep its start-up notice about RSA PKCS#1
+    // v1.5 on Node 20 (no endpoint here uses it) off a newcomer's console; errors still show.
+    process.env.NODEOPCUA_LOG_LEVEL ??= '3';
     if (options.opcua) opcua = await startOpcUaSimulator({ plant: simulator, host: options.host, port: at(5), pkiDir: resolve(options.opcuaPkiDir) });
   } catch (e) {
     err.write(`allbit simulate: cannot start the OPC UA server: ${(e as Error).message}\n`);
