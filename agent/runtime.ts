@@ -9,6 +9,8 @@ import { modbusTcpDescriptor } from '../drivers/modbus/index.js';
 import { createModbusRtuDescriptor } from '../drivers/modbus/rtu/index.js';
 import { opcuaDescriptor } from '../drivers/opcua/index.js';
 import { AlarmEngine } from './alarms/engine.js';
+import { createCalculatedDescriptor, LatestValues, type CalculatedDescriptor } from './calc/index.js';
+import { calcStatePathFor, SqliteCalcStateStore } from './buffer/sqlite-calc-state.js';
 import type { AlarmEvent, AlarmRuleState } from './alarms/types.js';
 import { alarmStatePathFor, SqliteAlarmStateStore } from './buffer/sqlite-alarm-state.js';
 import { openSqliteOutbox } from './buffer/sqlite-outbox.js';
@@ -39,10 +41,11 @@ function readPem(path: string, at: string): string {
 
 /**
  * The driver registry: one explicit array, no import side effects. Fresh per agent: a descriptor
- * may own shared resources (the RTU descriptor owns one line per bus).
+ * may own shared resources (the RTU descriptor owns one line per bus, the calculated devices'
+ * descriptor the latest values they read).
  */
-export function createDriverRegistry(): DriverDescriptor[] {
-  return [modbusTcpDescriptor, createModbusRtuDescriptor(), opcuaDescriptor];
+export function createDriverRegistry(calculated: CalculatedDescriptor = createCalculatedDescriptor(new LatestValues())): DriverDescriptor[] {
+  return [modbusTcpDescriptor, createModbusRtuDescriptor(), opcuaDescriptor, calculated];
 }
 
 /** Protocol requests one poll of every device takes, as the drivers plan them (nothing is opened). */
@@ -76,17 +79,38 @@ export interface RunningAgent {
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { config, logger, version } = options;
   const clock = options.clock ?? systemClock;
-  const descriptors = options.drivers ?? createDriverRegistry();
+
+  // Calculated devices read the latest readings of the tags they name; ingest writes them.
+  const latest = new LatestValues();
+  const calculatedDevices = config.devices.filter((d) => d.connection.protocol === 'calc');
+  for (const d of calculatedDevices) if (d.connection.protocol === 'calc') latest.watch(Object.values(d.connection.calculation.inputs).flat());
+  let calcStore: SqliteCalcStateStore | null = null;
+  if (calculatedDevices.length > 0) calcStore = new SqliteCalcStateStore(calcStatePathFor(config.buffer.path));
+  const calcDescriptor = createCalculatedDescriptor(latest, calcStore?.load());
+  const descriptors = options.drivers ? [...options.drivers.filter((d) => d.kind !== 'calc'), calcDescriptor] : createDriverRegistry(calcDescriptor);
   const registry = new Map(descriptors.map((d) => [d.kind, d]));
+  const saveCalcState = (): void => {
+    if (!calcStore) return;
+    try {
+      calcStore.save(calcDescriptor.states(), clock.now());
+    } catch (err) {
+      logger.error({ err: (err as Error).message, path: calcStore.path }, 'could not save the calculated devices\' state (energy counters keep counting in memory)');
+    }
+  };
   const topics: Topics = createTopics(config.gateway.id, config.mqtt.topicPrefix);
 
   // Everything that can be refused by bad input is checked before the buffer is opened.
   const drivers = new Map<string, Driver>();
-  for (const device of config.devices) {
-    const descriptor = registry.get(device.connection.protocol);
-    if (!descriptor) throw new Error(`device ${device.id}: no driver for protocol "${device.connection.protocol}"`);
-    drivers.set(device.id, descriptor.create(device, { clock, logger: logger.child({ device: device.id }) }));
-    topics.deviceData(device.id);
+  try {
+    for (const device of config.devices) {
+      const descriptor = registry.get(device.connection.protocol);
+      if (!descriptor) throw new Error(`device ${device.id}: no driver for protocol "${device.connection.protocol}"`);
+      drivers.set(device.id, descriptor.create(device, { clock, logger: logger.child({ device: device.id }) }));
+      topics.deviceData(device.id);
+    }
+  } catch (err) {
+    calcStore?.close();
+    throw err;
   }
 
   const tls = config.mqtt.tls && {
@@ -97,7 +121,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
 
   const state = new LiveState({ id: config.gateway.id, name: config.gateway.name ?? config.gateway.id, version, startedMs: clock.now() }, () => clock.now());
-  const outbox = openSqliteOutbox({ path: config.buffer.path, maxBytes: config.buffer.maxBytes, logger: logger.child({ part: 'outbox' }) });
+  let outbox: ReturnType<typeof openSqliteOutbox>;
+  try {
+    outbox = openSqliteOutbox({ path: config.buffer.path, maxBytes: config.buffer.maxBytes, logger: logger.child({ part: 'outbox' }) });
+  } catch (err) {
+    calcStore?.close();
+    throw err;
+  }
   const initial = outbox.stats();
   logger.info({ path: config.buffer.path, waiting: initial.records, nextSeq: initial.nextSeq }, 'outbox open');
 
@@ -158,6 +188,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       alarms = new AlarmEngine(config.alarms, alarmStore.load() as Map<string, AlarmRuleState>);
     } catch (err) {
       alarmStore?.close();
+      calcStore?.close();
       outbox.close();
       throw err;
     }
@@ -188,7 +219,16 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     },
   };
 
-  const ingest = new CycleIngest({ devices: config.devices, outbox, state, clock, logger: logger.child({ part: 'ingest' }), onAppended: (stored) => forwarder.wake(stored), ...(alarmSink ? { alarms: alarmSink } : {}) });
+  const ingest = new CycleIngest({
+    devices: config.devices,
+    outbox,
+    state,
+    clock,
+    logger: logger.child({ part: 'ingest' }),
+    onAppended: (stored) => forwarder.wake(stored),
+    ...(alarmSink ? { alarms: alarmSink } : {}),
+    ...(calculatedDevices.length > 0 ? { observers: [(device: string, readings: readonly Reading[], nowMs: number) => latest.observe(device, readings, nowMs)] } : {}),
+  });
   // Operator actions over MQTT: validated, applied, recorded (who, when, why) as alarm events in
   // the outbox and in the local audit table, and answered on the replies topic.
   if (alarms) {
@@ -269,6 +309,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     state.setBuses(descriptors.flatMap((d) => d.buses?.() ?? []));
   };
   const stateTicker = new Ticker(clock, 1000, refreshGatewayState, (err) => logger.error({ err: (err as Error).message }, 'refreshing the live state failed'));
+  const calcSaveTicker = new Ticker(clock, 60_000, saveCalcState, (err) => logger.error({ err: (err as Error).message }, 'saving the calculated devices\' state failed'));
 
   let status: StatusServer | null = null;
   let statusAddress: { host: string; port: number } | null = null;
@@ -279,6 +320,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     }
   } catch (err) {
     outbox.close();
+    alarmStore?.close();
+    calcStore?.close();
     throw err;
   }
 
@@ -287,6 +330,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   for (const loop of loops.values()) loop.start();
   stateTicker.start();
   if (alarms) alarmTicker.start();
+  if (calcStore) calcSaveTicker.start();
   refreshGatewayState();
   state.setReady(true);
   logger.info({ devices: config.devices.length, broker: redactUrl(config.mqtt.url), buffer: config.buffer.path, status: statusAddress }, 'agent started');
@@ -302,6 +346,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         stateTicker.stop();
         alarmTicker.stop();
         await Promise.all([...loops.values()].map((l) => l.stop()));
+        calcSaveTicker.stop();
+        saveCalcState();
+        calcStore?.close();
         if (alarms && alarmStore) {
           try {
             alarmStore.save(alarms.states(), clock.now());

@@ -195,7 +195,7 @@ function requestCounts(configFile: string): Map<string, { planned: number; minim
   const config = loadConfigFile(configFile);
   const out = new Map<string, { planned: number; minimum: number }>();
   for (const d of config.devices) {
-    if (d.connection.protocol === 'opcua') continue;
+    if (d.connection.protocol !== 'modbus-tcp' && d.connection.protocol !== 'modbus-rtu') continue;
     const tags = d.tags.map((t, index) => ({ index, source: modbusAddressOf(t) }));
     const options = { unitId: d.connection.unitId, maxGapRegisters: d.maxGapRegisters, maxGapBits: d.maxGapBits };
     out.set(d.id, { planned: planRequests(tags, options).length, minimum: minimumRequestCount(tags, options) });

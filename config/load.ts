@@ -9,6 +9,7 @@ import { LineCounter, parseDocument, type Document } from 'yaml';
 import type { AlarmCondition, AlarmRule } from '../agent/core/alarm.js';
 import type { DeviceConnection, DeviceSpec, OpcUaIdentity, RtuBusSpec } from '../agent/core/device.js';
 import type { DataType, Tag, TagSource } from '../agent/core/tag.js';
+import { resolveCalculatedDevices } from './calculated.js';
 import { ConfigError, fromZodIssues, type ConfigIssue } from './issues.js';
 import { z } from 'zod';
 import { busSchema, configSchema, deviceSchema, profileSchema, type AlarmConfig, type BusConfig, type Config, type DeviceConfig, type ProfileConfig, type SecretRef, type TagFieldsConfig } from './schema.js';
@@ -99,20 +100,29 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     if (spec) devices.push(spec);
   });
   checkUnitIdsPerBus(config.devices, devices, issues);
+  // Calculated devices are devices like the others from here on (drivers, topics, state, alarms).
+  // They are checked once every field device resolves: a device with problems would only add
+  // "no such device" noise to the report of its own problems.
+  const calculated = devices.length === config.devices.length ? resolveCalculatedDevices(config.calculated, devices, config.defaults, issues) : [];
+  devices.push(...calculated);
   const alarms: AlarmRule[] = [];
   const alarmIds = new Map<string, string>();
-  config.devices.forEach((device, index) => {
+  const alarmsOf = [
+    ...config.devices.map((d, index) => ({ id: d.id, alarms: d.alarms, at: `devices[${index}]` })),
+    ...config.calculated.map((d, index) => ({ id: d.id, alarms: d.alarms, at: `calculated[${index}]` })),
+  ];
+  for (const device of alarmsOf) {
     const spec = devices.find((d) => d.id === device.id);
-    if (!spec) return;
+    if (!spec) continue;
     device.alarms.forEach((a, i) => {
-      const rule = resolveAlarm(a, spec, `devices[${index}].alarms[${i}]`, issues);
+      const rule = resolveAlarm(a, spec, `${device.at}.alarms[${i}]`, issues);
       if (!rule) return;
       const other = alarmIds.get(rule.id);
-      if (other !== undefined) issues.push({ path: `devices[${index}].alarms[${i}].id`, message: `alarm id "${rule.id}" is already used at ${other} (give one of them an id)` });
-      alarmIds.set(rule.id, `devices[${index}].alarms[${i}]`);
+      if (other !== undefined) issues.push({ path: `${device.at}.alarms[${i}].id`, message: `alarm id "${rule.id}" is already used at ${other} (give one of them an id)` });
+      alarmIds.set(rule.id, `${device.at}.alarms[${i}]`);
       alarms.push(rule);
     });
-  });
+  }
 
   const password = config.mqtt.password === undefined ? undefined : resolveSecret(config.mqtt.password, 'mqtt.password', env, configDir, issues);
   let tls: ResolvedMqttConfig['tls'];
@@ -345,7 +355,7 @@ function resolveDevice(device: DeviceConfig, at: string, context: DeviceContext)
   const maxRegistersPerRequest = device.maxRegistersPerRequest ?? d.maxRegistersPerRequest;
   for (const tag of tags) {
     const source = tag.source;
-    if ('nodeId' in source) continue;
+    if (!('area' in source)) continue;
     const width = source.type === 'string' ? (source.length ?? 1) : source.type === 'bool' ? 1 : REGISTER_COUNT[source.type];
     if (source.area !== 'coil' && source.area !== 'discrete' && width > maxRegistersPerRequest) {
       const at2 = merged.get(tag.name)?.at ?? at;
@@ -379,7 +389,7 @@ const PROTOCOL_FIELDS: Readonly<Record<string, readonly (keyof DeviceConfig)[]>>
 };
 const MODBUS_ONLY_FIELDS: readonly (keyof DeviceConfig)[] = ['unitId', 'maxGapRegisters', 'maxGapBits', 'maxRegistersPerRequest', 'maxBitsPerRequest'];
 
-function resolveConnection(device: DeviceConfig, protocol: DeviceConnection['protocol'], at: string, context: DeviceContext): DeviceConnection | undefined {
+function resolveConnection(device: DeviceConfig, protocol: Exclude<DeviceConnection['protocol'], 'calc'>, at: string, context: DeviceContext): DeviceConnection | undefined {
   const { issues } = context;
   const before = issues.length;
   for (const [owner, fields] of Object.entries(PROTOCOL_FIELDS)) {
@@ -462,6 +472,8 @@ const DEFAULT_MESSAGES: Readonly<Record<AlarmConfig['type'], string>> = {
   anomaly: '{device} {tag} departs from its normal: {value} {unit} (more than {z} standard deviations)',
   stale: '{device} {tag} not updating',
 };
+/** An anomaly alarm with an equipment model says what it expected and from what. */
+const DEFAULT_RESIDUAL_MESSAGE = '{device} {tag} is {value} {unit}, expected {expected} {unit} from {from} {fromValue} {fromUnit} (more than {z} standard deviations off)';
 /** A rule that raised this often within the window is suppressed for a while (ISA-18.2 chattering alarm). */
 const DEFAULT_CHATTER = { maxActivations: 5, windowMs: 10 * 60_000, suppressMs: 10 * 60_000 };
 
@@ -492,6 +504,19 @@ function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: Co
   if (a.type === 'bit' && a.bit === undefined) issues.push({ path: `${at}.bit`, message: 'a bit alarm needs bit (0 = least significant)' });
   if (a.type !== 'bit' && a.bit !== undefined) issues.push({ path: `${at}.bit`, message: `bit applies to bit alarms, not ${a.type}` });
   if (a.alarmWhen !== undefined && a.type !== 'bit' && a.type !== 'status') issues.push({ path: `${at}.alarmWhen`, message: `alarmWhen applies to bit and status alarms, not ${a.type}` });
+  if (a.expected !== undefined && a.type !== 'anomaly') issues.push({ path: `${at}.expected`, message: `expected (an equipment model) applies to anomaly alarms, not ${a.type}` });
+  const fromTag = a.expected === undefined || a.type !== 'anomaly' ? undefined : device.tags.find((t) => t.name === a.expected!.from);
+  if (a.expected !== undefined && a.type === 'anomaly') {
+    const from = a.expected.from;
+    if (!fromTag) issues.push({ path: `${at}.expected.from`, message: `device ${device.id} has no tag "${from}"` });
+    else if (from === a.tag) issues.push({ path: `${at}.expected.from`, message: `the model input must be another tag than the one watched (${from})` });
+    else if (!('nodeId' in fromTag.source) && (fromTag.source.type === 'bool' || fromTag.source.type === 'string')) {
+      issues.push({ path: `${at}.expected.from`, message: `tag ${from} is ${fromTag.source.type}: a model input must be a numeric tag` });
+    }
+    if (a.expected.maxInputAgeMs !== undefined && a.expected.maxInputAgeMs < device.pollIntervalMs) {
+      issues.push({ path: `${at}.expected.maxInputAgeMs`, message: `${a.expected.maxInputAgeMs} ms is shorter than the device's poll interval (${device.pollIntervalMs} ms): the input would seldom be fresh enough to judge` });
+    }
+  }
   if (tag && a.tag !== undefined && !('nodeId' in tag.source)) {
     const type = tag.source.type;
     const numeric = type !== 'bool' && type !== 'string';
@@ -503,7 +528,13 @@ function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: Co
   let condition: AlarmCondition;
   if (limitType) condition = { kind: 'limit', level: LIMIT_LEVELS[a.type as keyof typeof LIMIT_LEVELS], limit: a.limit!, deadband: a.deadband ?? 0 };
   else if (a.type === 'anomaly') {
-    condition = { kind: 'anomaly', alpha: a.alpha ?? 0.01, warmupSamples: a.warmupSamples ?? 200, zThreshold: a.zThreshold ?? 6, sampleEveryMs: a.sampleEveryMs ?? 10_000, minStd: a.minStd ?? 0 };
+    const sampleEveryMs = a.sampleEveryMs ?? 10_000;
+    condition = { kind: 'anomaly', alpha: a.alpha ?? 0.01, warmupSamples: a.warmupSamples ?? 200, zThreshold: a.zThreshold ?? 6, sampleEveryMs, minStd: a.minStd ?? 0 };
+    if (a.expected && fromTag) {
+      // Default freshness: two samples, or two polls when the device is polled more slowly (tags read in one cycle may pair with the previous cycle's input).
+      const maxInputAgeMs = a.expected.maxInputAgeMs ?? 2 * Math.max(sampleEveryMs, device.pollIntervalMs);
+      condition.expected = { from: fromTag.name, fromUnit: fromTag.unit, coefficients: [...a.expected.coefficients], maxInputAgeMs };
+    }
   } else if (a.type === 'predict') {
     const windowMs = a.windowMs ?? 30 * 60_000;
     condition = { kind: 'predict', threshold: a.limit!, direction: a.direction ?? 'rising', windowMs, horizonMs: a.horizonMs ?? 30 * 60_000, sampleEveryMs: a.sampleEveryMs ?? Math.max(1000, Math.round(windowMs / 60)), minConfidence: a.minConfidence ?? 0.95 };
@@ -517,7 +548,7 @@ function resolveAlarm(a: AlarmConfig, device: DeviceSpec, at: string, issues: Co
     tag: tag.name,
     condition,
     priority: a.priority,
-    message: a.message ?? DEFAULT_MESSAGES[a.type],
+    message: a.message ?? (condition.kind === 'anomaly' && condition.expected ? DEFAULT_RESIDUAL_MESSAGE : DEFAULT_MESSAGES[a.type]),
     unit: tag.unit,
     onDelayMs: a.onDelayMs,
     offDelayMs: a.offDelayMs,

@@ -5,6 +5,7 @@
  * into them, and the compiler checks that the two agree.
  */
 import { z } from 'zod';
+import { CALCULATION_MODELS } from '../agent/core/calculation.js';
 import { OPCUA_SECURITY_POLICIES } from '../agent/core/device.js';
 import { BYTE_ORDERS, DATA_TYPES } from '../agent/core/tag.js';
 
@@ -69,7 +70,7 @@ export const alarmSchema = z
     id: z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,127}$/).optional().describe('unique in the gateway; default <device>.<tag>.<type>'),
     type: z
       .enum(['high-high', 'high', 'low', 'low-low', 'rate', 'bit', 'status', 'comm-loss', 'stale', 'predict', 'anomaly'])
-      .describe('limit (high-high, high, low, low-low), rate of change, a bit of an alarm word, a bool status, from quality, or predict (time to threshold)'),
+      .describe('limit (high-high, high, low, low-low), rate of change, a bit of an alarm word, a bool status, from quality, predict (time to threshold), or anomaly (departs from its learned normal)'),
     tag: identifier.optional().describe('the tag watched; not for comm-loss'),
     limit: z.number().optional().describe('limit types: the limit, in the tag\'s unit'),
     deadband: z.number().min(0).optional().describe('limit types: the alarm clears only this far back inside the limit (default 0)'),
@@ -84,10 +85,25 @@ export const alarmSchema = z
     warmupSamples: z.number().int().min(2).optional().describe('anomaly: samples learned before any alarm (default 200)'),
     zThreshold: z.number().positive().optional().describe('anomaly: standard deviations from the normal that count as anomalous (default 6)'),
     minStd: z.number().min(0).optional().describe('anomaly: floor of the standard deviation, in the tag\'s unit (default 0)'),
+    expected: z
+      .object({
+        from: identifier.describe('the model input x: another numeric tag of the same device (for example cooling_load_kw)'),
+        coefficients: z
+          .array(z.number())
+          .min(1, 'give 1 to 4 coefficients: [c0, c1, c2, c3] for c0 + c1·x + c2·x² + c3·x³')
+          .max(4, 'give 1 to 4 coefficients: [c0, c1, c2, c3] for c0 + c1·x + c2·x² + c3·x³')
+          .describe('[c0, c1, …]: expected = c0 + c1·x + c2·x² + c3·x³ in the watched tag\'s unit (a performance curve)'),
+        maxInputAgeMs: durationMs
+          .optional()
+          .describe('largest time between the watched reading and the input reading for a sample to be judged (default 2 × the larger of sampleEveryMs and the device\'s pollIntervalMs)'),
+      })
+      .strict()
+      .optional()
+      .describe('anomaly: judge the residual (value − expected) instead of the value, the expected value from a simple equipment model'),
     bit: z.number().int().min(0).max(63).optional().describe('bit: which bit of the word (0 = least significant)'),
     alarmWhen: z.boolean().optional().describe('bit/status: the alarm state of the bit or status (default true)'),
     priority: z.enum(['critical', 'high', 'medium', 'low']).default('medium'),
-    message: z.string().min(1).optional().describe('shown to operators; {value} {limit} {unit} {device} {tag} are filled in'),
+    message: z.string().min(1).optional().describe('shown to operators; {value} {limit} {unit} {device} {tag} are filled in (predict: {eta} {confidence}; anomaly: {z}; with expected: {expected} {from} {fromValue} {fromUnit})'),
     onDelayMs: z.number().int().min(0).default(0).describe('the condition must hold this long before the alarm is raised'),
     offDelayMs: z.number().int().min(0).default(0).describe('the condition must be clear this long before the alarm returns'),
   })
@@ -158,6 +174,34 @@ export const deviceSchema = z
   })
   .strict();
 export type DeviceConfig = z.infer<typeof deviceSchema>;
+
+/**
+ * A calculated device: equipment health or facility KPIs computed at the edge from other devices'
+ * readings and published like any device (agent/core/calculation.ts lists each model's inputs,
+ * parameters and outputs).
+ */
+export const calculatedDeviceSchema = z
+  .object({
+    id: identifier.describe('device id of the calculated device, unique among all devices; used in topics'),
+    name: z.string().optional().describe('display name'),
+    model: z.enum(CALCULATION_MODELS).describe('chiller, cooling-tower, transformer, ups (equipment health from one source device) or facility (KPIs from named meters)'),
+    source: identifier.optional().describe('equipment models: the device whose tags feed the calculation'),
+    inputs: z
+      .record(
+        z.string(),
+        z.union([z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'expected a tag name of the source device, or for facility meters a list such as [ups-1.output_power_kw]'), z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*\.[a-z0-9][a-z0-9_-]*$/, 'expected "device.tag"')).min(1)], {
+          error: 'expected a tag name of the source device, or for facility meters a list such as [ups-1.output_power_kw]',
+        }),
+      )
+      .default({})
+      .describe('equipment models: input name → tag of the source device (default: the device library\'s tag names); facility: itMeters, facilityMeters, coolingMeters as lists of "device.tag"'),
+    parameters: z.record(z.string(), z.number()).default({}).describe('ratings and settings of the model, for example nominalCoolingKw for a chiller, ratedKw for a UPS'),
+    intervalMs: durationMs.optional().describe('how often the outputs are computed; default defaults.pollIntervalMs'),
+    maxInputAgeMs: durationMs.optional().describe('an input whose last reading is older than this makes the outputs that need it bad (stale); default 3 × the slowest source poll interval, at least 10 s'),
+    alarms: z.array(alarmSchema).default([]).describe('alarms on the calculated tags, like a device\'s'),
+  })
+  .strict();
+export type CalculatedDeviceConfig = z.infer<typeof calculatedDeviceSchema>;
 
 export const configSchema = z
   .object({
@@ -242,6 +286,7 @@ export const configSchema = z
       .strict()
       .prefault({}),
     devices: z.array(deviceSchema).min(1, 'configure at least one device'),
+    calculated: z.array(calculatedDeviceSchema).default([]).describe('calculated devices: equipment health and facility KPIs computed from the devices\' readings'),
   })
   .strict();
 

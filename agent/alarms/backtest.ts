@@ -7,6 +7,11 @@
  * previous values holding (as the live engine's once-a-second tick does between readings). So an
  * hourly history with a value above the limit for one row is an excursion of one hour: it raises
  * an alarm whose on-delay is one hour or less.
+ *
+ * Model inputs (the `from` tags of residual anomaly rules) are mapped like any other column and
+ * fed to the engine; within a row they are fed first, so a watched value is judged against the
+ * input of its own row (same time), whatever the column order. A row whose input cell is empty
+ * pairs the watched value with an older input, which the rule's freshness bound then skips.
  */
 import { AlarmEngine } from './engine.js';
 import type { AlarmEvent, AlarmRule } from './types.js';
@@ -32,6 +37,8 @@ export interface AlarmSummary {
   activeMs: number;
   longestActiveMs: number;
   chatterSuppressed: number;
+  /** Residual anomaly rules whose model input has no column ("device.tag"): never judged. */
+  missingInput?: string;
 }
 
 export interface BacktestResult {
@@ -46,9 +53,24 @@ export function runBacktest(rules: readonly AlarmRule[], columns: readonly Histo
   const engine = new AlarmEngine(rules);
   const events: AlarmEvent[] = [];
   const openSince = new Map<string, number>();
+  const mapped = new Set(columns.map((c) => `${c.device}.${c.tag}`));
+  const modelInputs = new Set<string>();
   const summary = new Map<string, AlarmSummary>(
-    rules.map((r) => [r.id, { ruleId: r.id, device: r.device, tag: r.tag, priority: r.priority, raised: 0, activeMs: 0, longestActiveMs: 0, chatterSuppressed: 0 }]),
+    rules.map((r) => {
+      const s: AlarmSummary = { ruleId: r.id, device: r.device, tag: r.tag, priority: r.priority, raised: 0, activeMs: 0, longestActiveMs: 0, chatterSuppressed: 0 };
+      const model = r.condition.kind === 'anomaly' ? r.condition.expected : undefined;
+      if (model) {
+        const input = `${r.device}.${model.from}`;
+        modelInputs.add(input);
+        if (!mapped.has(input)) s.missingInput = input;
+      }
+      return [r.id, s];
+    }),
   );
+  // Column indexes in feeding order: model inputs first (stable otherwise).
+  const order = columns.map((_, i) => i);
+  const isInput = columns.map((c) => modelInputs.has(`${c.device}.${c.tag}`));
+  order.sort((a, b) => Number(isInput[b]) - Number(isInput[a]) || a - b);
   const note = (e: AlarmEvent): void => {
     events.push(e);
     const s = summary.get(e.ruleId)!;
@@ -71,11 +93,12 @@ export function runBacktest(rules: readonly AlarmRule[], columns: readonly Histo
     firstMs ??= row.tMs;
     lastMs = row.tMs;
     for (const e of engine.tick(row.tMs)) note(e);
-    row.values.forEach((value, i) => {
-      if (value === null) return;
+    for (const i of order) {
+      const value = row.values[i];
+      if (value === null || value === undefined) continue;
       const { device, tag } = columns[i];
       for (const e of engine.evaluate({ device, tag, value, quality: 'good', timestampMs: row.tMs }, row.tMs)) note(e);
-    });
+    }
   }
   for (const [ruleId, since] of openSince) {
     const s = summary.get(ruleId)!;

@@ -8,9 +8,17 @@
  *
  * Flood protection: while a device is unreachable (a reading of it is bad with comm-lost or
  * not-connected), its value rules are suppressed — one comm-loss alarm instead of one per tag.
+ *
+ * Model inputs: a residual anomaly rule compares its tag with an expected value computed from
+ * another tag of the device. The engine remembers the latest reading (value, quality, source
+ * timestamp) of every such input and hands it to the rules that need it; the rule decides whether
+ * it is good and fresh enough. These readings are not part of `states()`: after a restart an input
+ * must be read afresh before a residual is judged, which the freshness bound demands anyway.
+ * Routing stays one map lookup per reading: a tag's route holds both its rules and, if it feeds a
+ * model, the slot its latest reading is kept in.
  */
-import { actOnRule, evaluateRule, initialRuleState, renderMessage, setCommLossSuppression, tickRule, type ActionResult } from './rule.js';
-import type { ActiveAlarmSummary, AlarmEvent, AlarmInput, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
+import { actOnRule, evaluateRule, initialRuleState, normalBasis, renderMessage, setCommLossSuppression, tickRule, type ActionResult } from './rule.js';
+import type { ActiveAlarmSummary, AlarmEvent, AlarmInput, AlarmRule, AlarmRuleState, ModelInputReading, OperatorAction } from './types.js';
 
 export interface ActiveAlarm {
   rule: AlarmRule;
@@ -19,9 +27,24 @@ export interface ActiveAlarm {
 
 const PRIORITY_ORDER = { critical: 0, high: 1, medium: 2, low: 3 } as const;
 
+/** A rule as routed: with the slot of its model input, if it has one. */
+interface RoutedRule {
+  rule: AlarmRule;
+  modelInput: ModelInputReading | null;
+}
+
+/** Everything one device.tag reading goes to. */
+interface Route {
+  rules: RoutedRule[];
+  /** Set when the tag is a model input: its latest reading, updated in place. */
+  modelInput: ModelInputReading | null;
+}
+
+const routeKey = (device: string, tag: string): string => `${device}\u0000${tag}`;
+
 export class AlarmEngine {
   private readonly rules = new Map<string, AlarmRule>();
-  private readonly byTag = new Map<string, AlarmRule[]>();
+  private readonly byTag = new Map<string, Route>();
   private readonly byDevice = new Map<string, AlarmRule[]>();
   private readonly ruleStates = new Map<string, AlarmRuleState>();
   private readonly commLost = new Map<string, boolean>();
@@ -30,15 +53,35 @@ export class AlarmEngine {
     for (const rule of rules) {
       if (this.rules.has(rule.id)) throw new Error(`alarm rule "${rule.id}" is defined twice`);
       this.rules.set(rule.id, rule);
-      const key = `${rule.device}\u0000${rule.tag}`;
+      const route = this.route(rule.device, rule.tag);
+      const model = rule.condition.kind === 'anomaly' ? rule.condition.expected : undefined;
+      let modelInput: ModelInputReading | null = null;
+      if (model) {
+        const input = this.route(rule.device, model.from);
+        input.modelInput ??= { value: null, quality: 'bad', timestampMs: Number.NEGATIVE_INFINITY };
+        modelInput = input.modelInput;
+      }
       // Quality rules first: an input that ends a comm loss reports the loss's end before what the values say.
-      const sameTag = this.byTag.get(key) ?? [];
-      this.byTag.set(key, rule.condition.kind === 'quality' ? [rule, ...sameTag] : [...sameTag, rule]);
+      const routed = { rule, modelInput };
+      if (rule.condition.kind === 'quality') route.rules.unshift(routed);
+      else route.rules.push(routed);
       this.byDevice.set(rule.device, [...(this.byDevice.get(rule.device) ?? []), rule]);
       // A saved state of a rule whose kind changed would be meaningless; the window of a rate rule is kept as is.
-      this.ruleStates.set(rule.id, saved.get(rule.id) ?? initialRuleState());
+      let state = saved.get(rule.id) ?? initialRuleState();
+      // An anomaly normal learned on another basis (the raw value before `expected` was added, another curve) is learned afresh.
+      if (rule.condition.kind === 'anomaly' && state.normal && (state.normal.basis ?? 'value') !== normalBasis(rule.condition)) {
+        state = { ...state, normal: undefined, expectation: null };
+      }
+      this.ruleStates.set(rule.id, state);
     }
     for (const [id, state] of this.ruleStates) if (state.suppressedByCommLoss) this.commLost.set(this.rules.get(id)!.device, true);
+  }
+
+  private route(device: string, tag: string): Route {
+    const key = routeKey(device, tag);
+    let route = this.byTag.get(key);
+    if (!route) this.byTag.set(key, (route = { rules: [], modelInput: null }));
+    return route;
   }
 
   /** A reading arrived; returns the events it caused (in order). */
@@ -55,10 +98,17 @@ export class AlarmEngine {
         events.push(...result.events);
       }
     }
-    const rules = this.byTag.get(`${input.device}\u0000${input.tag}`);
-    if (!rules) return events;
-    for (const rule of rules) {
-      const result = evaluateRule(rule, this.ruleStates.get(rule.id)!, input, nowMs);
+    const route = this.byTag.get(routeKey(input.device, input.tag));
+    if (!route) return events;
+    // Remembered before the tag's own rules run, so a tag that is watched and feeds a model is seen consistently.
+    const slot = route.modelInput;
+    if (slot) {
+      slot.value = input.value;
+      slot.quality = input.quality;
+      slot.timestampMs = input.timestampMs;
+    }
+    for (const { rule, modelInput } of route.rules) {
+      const result = evaluateRule(rule, this.ruleStates.get(rule.id)!, input, nowMs, modelInput);
       this.ruleStates.set(rule.id, result.state);
       events.push(...result.events);
     }
@@ -104,7 +154,7 @@ export class AlarmEngine {
       tag: rule.tag,
       priority: rule.priority,
       state: s.state,
-      message: renderMessage(rule, s.activeValue, s.prediction ?? null),
+      message: renderMessage(rule, s.activeValue, s.prediction ?? null, s.activeExpectation ?? null),
       value: s.activeValue,
       unit: rule.unit,
       sinceMs: s.activeSinceMs,

@@ -18,8 +18,8 @@
  * - Chatter: more than `chatter.maxActivations` raises within `chatter.windowMs` suppress further
  *   raises for `chatter.suppressMs` (announced once, counted); the alarm keeps its other transitions.
  */
-import { ewmaUpdate, predictCrossing } from './predict/index.js';
-import type { AlarmCondition, AlarmEvent, AlarmEventType, AlarmInput, AlarmPrediction, AlarmRule, AlarmRuleState, OperatorAction } from './types.js';
+import { ewmaUpdate, predictCrossing, residualAnomalyUpdate } from './predict/index.js';
+import type { AlarmCondition, AlarmEvent, AlarmEventType, AlarmExpectation, AlarmInput, AlarmModel, AlarmPrediction, AlarmRule, AlarmRuleState, ModelInputReading, OperatorAction } from './types.js';
 
 export function initialRuleState(): AlarmRuleState {
   return {
@@ -55,8 +55,11 @@ export interface ActionResult extends RuleResult {
 
 const isActive = (s: AlarmRuleState): boolean => s.state === 'active-unack' || s.state === 'active-ack';
 
-/** A reading for the rule's tag arrived. */
-export function evaluateRule(rule: AlarmRule, previous: AlarmRuleState, input: AlarmInput, nowMs: number): RuleResult {
+/**
+ * A reading for the rule's tag arrived. `modelInput`: for a residual anomaly rule, the latest
+ * reading of its model input (`condition.expected.from`), null if none arrived yet.
+ */
+export function evaluateRule(rule: AlarmRule, previous: AlarmRuleState, input: AlarmInput, nowMs: number, modelInput: ModelInputReading | null = null): RuleResult {
   if (previous.outOfService) return { state: previous, events: [] };
   const state: AlarmRuleState = { ...previous };
   const good = input.quality !== 'bad' && input.value !== null;
@@ -76,7 +79,7 @@ export function evaluateRule(rule: AlarmRule, previous: AlarmRuleState, input: A
     rule.condition.kind === 'predict'
       ? predictiveCondition(rule.condition, state, input, previous)
       : rule.condition.kind === 'anomaly'
-        ? anomalyCondition(rule.condition, state, input, previous)
+        ? anomalyCondition(rule.condition, state, input, previous, modelInput)
         : conditionOf(rule.condition, state, input);
   if (condition !== null) state.conditionNow = condition;
   return advance(rule, state, nowMs, previous.conditionNow);
@@ -154,14 +157,50 @@ function predictiveCondition(c: Extract<AlarmCondition, { kind: 'predict' }>, st
   return true;
 }
 
-/** An anomaly rule judges one sample per `sampleEveryMs` against its learned normal (agent/alarms/predict/ewma-anomaly.ts). */
-function anomalyCondition(c: Extract<AlarmCondition, { kind: 'anomaly' }>, state: AlarmRuleState, input: AlarmInput, previous: AlarmRuleState): boolean | null {
+/**
+ * An anomaly rule judges one sample per `sampleEveryMs` against its learned normal
+ * (agent/alarms/predict/ewma-anomaly.ts): of the value itself, or — with an equipment model — of
+ * the residual actual − expected. A residual sample needs a good watched value and a good, fresh
+ * model input; otherwise it is skipped: not learned, not judged, and the next sample is taken as
+ * soon as both are there.
+ */
+function anomalyCondition(c: Extract<AlarmCondition, { kind: 'anomaly' }>, state: AlarmRuleState, input: AlarmInput, previous: AlarmRuleState, modelInput: ModelInputReading | null): boolean | null {
   if (input.quality === 'bad' || typeof input.value !== 'number') return null;
   const normal = previous.normal ?? { n: 0, mean: 0, variance: 0, lastMs: Number.NEGATIVE_INFINITY, z: 0 };
   if (input.timestampMs - normal.lastMs < c.sampleEveryMs) return previous.conditionNow;
-  const result = ewmaUpdate({ n: normal.n, mean: normal.mean, variance: normal.variance }, input.value, { alpha: c.alpha, warmupSamples: c.warmupSamples, zThreshold: c.zThreshold, minStd: c.minStd });
-  state.normal = { ...result.state, lastMs: input.timestampMs, z: result.z };
+  const options = { alpha: c.alpha, warmupSamples: c.warmupSamples, zThreshold: c.zThreshold, minStd: c.minStd };
+  const learned = { n: normal.n, mean: normal.mean, variance: normal.variance };
+  let result;
+  if (c.expected) {
+    const expectation = input.quality === 'good' ? expectationOf(c.expected, input.timestampMs, modelInput) : null;
+    if (expectation === null) return null;
+    result = residualAnomalyUpdate(learned, input.value, expectation.value, options);
+    state.expectation = expectation;
+  } else {
+    result = ewmaUpdate(learned, input.value, options);
+  }
+  state.normal = { ...result.state, lastMs: input.timestampMs, z: result.z, basis: normal.basis ?? normalBasis(c) };
   return result.anomalous;
+}
+
+/**
+ * What an anomaly rule's normal was learned on: the value itself, or the residual of one model.
+ * A saved normal of another basis (an `expected` added or a curve refitted) means nothing for the
+ * rule: the engine then learns afresh.
+ */
+export function normalBasis(c: Extract<AlarmCondition, { kind: 'anomaly' }>): string {
+  return c.expected ? `residual ${c.expected.from} [${c.expected.coefficients.join(', ')}]` : 'value';
+}
+
+/** The model's expected value at the input's latest reading; null when the input is missing, not good, or further than `maxInputAgeMs` from `atMs`. */
+export function expectationOf(model: AlarmModel, atMs: number, modelInput: ModelInputReading | null): AlarmExpectation | null {
+  if (!modelInput || modelInput.quality !== 'good' || typeof modelInput.value !== 'number') return null;
+  if (Math.abs(atMs - modelInput.timestampMs) > model.maxInputAgeMs) return null;
+  const x = modelInput.value;
+  // Horner: c0 + x·(c1 + x·(c2 + x·c3)).
+  let value = 0;
+  for (let i = model.coefficients.length - 1; i >= 0; i--) value = value * x + model.coefficients[i];
+  return Number.isFinite(value) ? { value, from: model.from, fromValue: x } : null;
 }
 
 /** The condition for one input; null when the input says nothing about it (bad quality for a value rule, wrong type). */
@@ -252,6 +291,7 @@ function advance(rule: AlarmRule, state: AlarmRuleState, nowMs: number, conditio
     state.state = 'active-unack';
     state.activeSinceMs = nowMs;
     state.activeValue = state.lastValue;
+    if (state.expectation !== undefined) state.activeExpectation = state.expectation;
     state.lastChangeMs = nowMs;
     state.ackedBy = null;
     state.ackedMs = null;
@@ -267,6 +307,7 @@ function advance(rule: AlarmRule, state: AlarmRuleState, nowMs: number, conditio
 
 function event(rule: AlarmRule, state: AlarmRuleState, type: AlarmEventType, tsMs: number, extra: { by?: string; reason?: string; untilMs?: number } = {}): AlarmEvent {
   const value = type === 'raised' ? state.activeValue : state.lastValue;
+  const expected = type === 'raised' ? state.activeExpectation : type === 'returned' || type === 'cleared' ? state.expectation : null;
   return {
     type,
     ruleId: rule.id,
@@ -274,27 +315,44 @@ function event(rule: AlarmRule, state: AlarmRuleState, type: AlarmEventType, tsM
     tag: rule.tag,
     priority: rule.priority,
     state: state.state,
-    message: renderMessage(rule, value, state.prediction ?? null),
+    message: renderMessage(rule, value, state.prediction ?? null, (type === 'raised' ? state.activeExpectation : state.expectation) ?? null),
     value,
     unit: rule.unit,
     tsMs,
     ...(type === 'raised' && state.prediction ? { prediction: state.prediction } : {}),
+    ...(expected ? { expected } : {}),
     ...(extra.by !== undefined ? { by: extra.by } : {}),
     ...(extra.reason !== undefined ? { reason: extra.reason } : {}),
     ...(extra.untilMs !== undefined ? { untilMs: extra.untilMs } : {}),
   };
 }
 
-/** "{device} {tag} {value} {unit} above {limit}" → "chiller-1 chw_supply_temp 18.2 °C above 18". */
-export function renderMessage(rule: AlarmRule, value: number | boolean | string | null, prediction: AlarmPrediction | null = null): string {
+/**
+ * "{device} {tag} {value} {unit} above {limit}" → "chiller-1 chw_supply_temp 18.2 °C above 18".
+ * Residual anomalies: `{expected}` (the model's value), `{from}`, `{fromValue}`, `{fromUnit}` (its input).
+ */
+export function renderMessage(rule: AlarmRule, value: number | boolean | string | null, prediction: AlarmPrediction | null = null, expectation: AlarmExpectation | null = null): string {
   const limit = rule.condition.kind === 'limit' ? String(rule.condition.limit) : rule.condition.kind === 'predict' ? String(rule.condition.threshold) : '';
-  const shown = typeof value === 'number' ? String(Math.round(value * 1000) / 1000) : value === null ? '—' : String(value);
+  const show = (v: number | boolean | string | null | undefined): string => (typeof v === 'number' ? String(Math.round(v * 1000) / 1000) : v === null || v === undefined ? '—' : String(v));
   const eta = prediction ? formatEta(prediction.inMs) : '—';
+  const model = rule.condition.kind === 'anomaly' ? rule.condition.expected : undefined;
   const z = rule.condition.kind === 'anomaly' ? rule.condition.zThreshold : null;
   const confidence = prediction ? `${Math.round(prediction.confidence * 100)} %` : '—';
-  return rule.message.replace(/\{(value|limit|unit|device|tag|eta|confidence|z)\}/g, (_, key: string) =>
-    key === 'value' ? shown : key === 'limit' ? limit : key === 'unit' ? rule.unit : key === 'device' ? rule.device : key === 'tag' ? rule.tag : key === 'eta' ? eta : key === 'z' ? String(z ?? '—') : confidence,
-  );
+  const fields: Record<string, () => string> = {
+    value: () => show(value),
+    limit: () => limit,
+    unit: () => rule.unit,
+    device: () => rule.device,
+    tag: () => rule.tag,
+    eta: () => eta,
+    confidence: () => confidence,
+    z: () => String(z ?? '—'),
+    expected: () => show(expectation?.value),
+    from: () => model?.from ?? '—',
+    fromValue: () => show(expectation?.fromValue),
+    fromUnit: () => model?.fromUnit ?? '',
+  };
+  return rule.message.replace(/\{(value|limit|unit|device|tag|eta|confidence|z|expected|from|fromValue|fromUnit)\}/g, (_, key: string) => fields[key]());
 }
 
 /** "38 min", "2 h 5 min", "40 s". */

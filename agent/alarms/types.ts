@@ -11,13 +11,15 @@ export {
   type AlarmCondition,
   type AlarmEvent,
   type AlarmEventType,
+  type AlarmExpectation,
+  type AlarmModel,
   type AlarmPrediction,
   type AlarmPriority,
   type AlarmRule,
   type AlarmState,
   type LimitLevel,
 } from '../core/alarm.js';
-import type { AlarmPrediction, AlarmState } from '../core/alarm.js';
+import type { AlarmExpectation, AlarmPrediction, AlarmState } from '../core/alarm.js';
 
 export interface OperatorAction {
   type: 'acknowledge' | 'shelve' | 'unshelve' | 'remove-from-service' | 'return-to-service';
@@ -60,12 +62,25 @@ export interface AlarmRuleState {
   /** Predictive rules: the sampled trend points (bad ones marked) and the last prediction. */
   trend?: { tMs: number; value: number | null; good: boolean }[];
   prediction?: AlarmPrediction | null;
-  /** Anomaly rules: the learned normal, when it last learned, and the last z-score. */
-  normal?: { n: number; mean: number; variance: number; lastMs: number; z: number };
+  /** Anomaly rules: the learned normal, when it last learned, the last z-score, and what it was learned on (rule.ts `normalBasis`; absent: the value). */
+  normal?: { n: number; mean: number; variance: number; lastMs: number; z: number; basis?: string };
+  /** Residual anomaly rules: what the model expected at the last judged sample, and at the raise. */
+  expectation?: AlarmExpectation | null;
+  activeExpectation?: AlarmExpectation | null;
 }
 
 
 
+
+/**
+ * The latest reading of a model input (a tag a residual anomaly rule computes its expected value
+ * from), as the engine remembers it for the rules that need it.
+ */
+export interface ModelInputReading {
+  value: number | boolean | string | null;
+  quality: Quality;
+  timestampMs: number;
+}
 
 /** The reading an alarm rule looks at (a subset of core's Reading). */
 export interface AlarmInput {

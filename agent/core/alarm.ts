@@ -29,8 +29,25 @@ export type AlarmCondition =
    * Anomaly: the value departs from its learned normal (EWMA mean and variance, one sample per
    * `sampleEveryMs`, memory ≈ 1/alpha samples) by more than `zThreshold` standard deviations; no
    * alarm while the first `warmupSamples` are learned; anomalous values are not learned as normal.
+   * With `expected` (a relation, not a tag) the detector learns the residual actual − expected instead.
    */
-  | { kind: 'anomaly'; alpha: number; warmupSamples: number; zThreshold: number; sampleEveryMs: number; minStd: number };
+  | { kind: 'anomaly'; alpha: number; warmupSamples: number; zThreshold: number; sampleEveryMs: number; minStd: number; expected?: AlarmModel };
+
+/**
+ * A residual anomaly's equipment model (for example a chiller's performance curve): the watched tag
+ * is expected to be c0 + c1·x + c2·x² + c3·x³, x the latest reading of `from` (another numeric tag of
+ * the same device). A sample is judged only when the watched reading and the input are both good
+ * and their source timestamps lie at most `maxInputAgeMs` apart; otherwise it is skipped (neither
+ * learned nor judged), so a stale or bad input never raises or clears the alarm by itself.
+ */
+export interface AlarmModel {
+  from: string;
+  /** The input's unit (for messages). */
+  fromUnit: string;
+  /** c0, c1, …: 1 to 4 finite numbers, in the watched tag's unit per power of the input's unit. */
+  coefficients: readonly number[];
+  maxInputAgeMs: number;
+}
 
 export interface AlarmRule {
   /** Unique in the gateway: "chiller-1.chw_supply_temp.H". */
@@ -39,7 +56,7 @@ export interface AlarmRule {
   tag: string;
   condition: AlarmCondition;
   priority: AlarmPriority;
-  /** Shown to operators; `{value}`, `{limit}`, `{unit}`, `{device}`, `{tag}` are filled in. */
+  /** Shown to operators; `{value}`, `{limit}`, `{unit}`, `{device}`, `{tag}` are filled in (and `{eta}`, `{confidence}`, `{z}`, `{expected}`, `{from}`, `{fromValue}`, `{fromUnit}` where they apply). */
   message: string;
   unit: string;
   /** The condition must hold this long before the alarm is raised (0: at once). */
@@ -63,6 +80,15 @@ export interface AlarmPrediction {
   slopePerMin: number;
   earliestMs: number;
   latestMs: number;
+}
+
+/** What a residual anomaly alarm expected when it judged its last sample, carried in its events. */
+export interface AlarmExpectation {
+  /** The expected value of the watched tag, in its unit. */
+  value: number;
+  /** The model input and its value the expectation was computed from. */
+  from: string;
+  fromValue: number;
 }
 
 export type AlarmEventType =
@@ -96,6 +122,8 @@ export interface AlarmEvent {
   untilMs?: number;
   /** Predictive alarms: the prediction behind the event. */
   prediction?: AlarmPrediction;
+  /** Residual anomaly alarms, with `raised`, `returned` and `cleared`: what the equipment model expected (at the raise; at the last judged sample). */
+  expected?: AlarmExpectation;
 }
 
 /** An alarm that is not normal (or is shelved or out of service), as the active list shows it. */

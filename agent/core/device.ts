@@ -1,3 +1,4 @@
+import type { CalculationSpec } from './calculation.js';
 import type { Tag } from './tag.js';
 
 export interface ModbusTcpConnection {
@@ -84,7 +85,13 @@ export interface OpcUaConnection {
   sessionTimeoutMs: number;
 }
 
-export type DeviceConnection = ModbusTcpConnection | ModbusRtuConnection | OpcUaConnection;
+/** A calculated device: no field connection; its values are computed from other devices' readings. */
+export interface CalculatedConnection {
+  protocol: 'calc';
+  calculation: CalculationSpec;
+}
+
+export type DeviceConnection = ModbusTcpConnection | ModbusRtuConnection | OpcUaConnection | CalculatedConnection;
 export type Protocol = DeviceConnection['protocol'];
 
 /** A fully resolved device: what the runtime hands to a driver and the scheduler. */
@@ -151,6 +158,8 @@ export function describeConnection(c: DeviceConnection): string {
       return `bus ${c.bus.id} (${describeBus(c.bus)}) unit ${c.unitId}`;
     case 'opcua':
       return `${c.endpointUrl} (${c.securityMode === 'None' ? 'no security' : `${c.securityMode} ${c.securityPolicy}`})`;
+    case 'calc':
+      return `${c.calculation.model} calculation${c.calculation.source ? ` from ${c.calculation.source}` : ''}`;
   }
 }
 

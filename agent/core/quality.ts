@@ -20,6 +20,7 @@ export const QUALITY_REASONS = [
   'frame-error', // a serial-line reply was damaged or not ours: bad CRC, short frame, wrong unit id or function
   'device-status', // the device itself marked the value bad or uncertain (an OPC UA status code, in the detail)
   'not-found', // the address does not exist on the device (for example an unknown OPC UA NodeId)
+  'not-applicable', // a calculated value that has no meaning now (an idle chiller has no kW/ton) or lacks a good input (see detail)
 ] as const;
 export type QualityReason = (typeof QUALITY_REASONS)[number];
 

@@ -1,3 +1,5 @@
+import type { CalculatedOutput } from './calculation.js';
+
 /** Where a tag's value lives on a Modbus device. Addresses are 0-based protocol addresses. */
 export type ModbusArea = 'holding' | 'input' | 'coil' | 'discrete';
 
@@ -57,7 +59,7 @@ export interface OpcUaNode {
   serverDeadband: number;
 }
 
-export type TagSource = ModbusAddress | OpcUaNode;
+export type TagSource = ModbusAddress | OpcUaNode | CalculatedOutput;
 
 export function isOpcUaNode(source: TagSource): source is OpcUaNode {
   return 'nodeId' in source;
@@ -65,7 +67,7 @@ export function isOpcUaNode(source: TagSource): source is OpcUaNode {
 
 /** The Modbus address of a tag; throws if the tag belongs to another protocol (a programming error). */
 export function modbusAddressOf(tag: Tag): ModbusAddress {
-  if (isOpcUaNode(tag.source)) throw new Error(`tag ${tag.name}: not a Modbus tag (node ${tag.source.nodeId})`);
+  if (!('area' in tag.source)) throw new Error(`tag ${tag.name}: not a Modbus tag`);
   return tag.source;
 }
 

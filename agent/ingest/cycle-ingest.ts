@@ -23,6 +23,8 @@ export interface CycleIngestOptions {
    * and returns the events they caused, which go into the same outbox transaction as the readings.
    */
   alarms?: { evaluate(readings: readonly Reading[], nowMs: number): AlarmEvent[] };
+  /** See every reading of every cycle (reported or not), after normalization: the calculated devices' inputs. */
+  observers?: readonly ((device: string, readings: readonly Reading[], nowMs: number) => void)[];
 }
 
 /**
@@ -69,6 +71,7 @@ export class CycleIngest {
       if (shouldReport(last[sample.tagIndex], reading, tag, nowMono)) reportIndexes.push(readings.length - 1);
     }
 
+    if (this.options.observers) for (const observe of this.options.observers) observe(cycle.deviceId, readings, now);
     if (this.options.alarms) this.pendingAlarmEvents.push(...this.options.alarms.evaluate(readings, now));
     let committed = reportIndexes.length === 0;
     let stored: StoredRecord[] = [];

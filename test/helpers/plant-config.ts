@@ -18,6 +18,8 @@ export interface PlantConfigOptions {
   credentials?: { username: string; password: string };
   /** Alarm configs per device id (devices[].alarms). */
   alarms?: Record<string, unknown[]>;
+  /** Calculated devices (the config's `calculated:` list), as written in YAML. */
+  calculated?: unknown[];
 }
 
 /** A real YAML config for the simulator's four devices, written to a temp folder and loaded through the real loader. */
@@ -42,6 +44,7 @@ export function plantConfig(sim: PlantSimulator, options: PlantConfigOptions): {
     },
     log: { level: 'warn' },
     devices: sim.devices.map((d) => ({ id: d.id, profile: d.kind, host: d.host, port: d.port, unitId: d.unitId, ...(options.alarms?.[d.id] ? { alarms: options.alarms[d.id] } : {}) })),
+    ...(options.calculated ? { calculated: options.calculated } : {}),
   };
   const text = stringify(doc);
   const file = join(dir, 'allbit.yaml');

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { main } from '../../agent/cli.js';
+import { gaussian } from '../helpers/seeded-noise.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'allbit-backtest-'));
 const H = 3600_000;
@@ -125,5 +126,51 @@ describe('allbit alarms backtest', () => {
     writeFileSync(bad, 'time,chw_supply\n2025-01-01T00:00:00Z,7\nyesterday,8\n');
     const { err } = await run(['alarms', 'backtest', '-c', config, '--csv', bad, '--time-column', 'time', '--map', 'chw_supply=chiller-1.chw_supply_temp']);
     expect(err).toMatch(/bad-time\.csv row 3: "yesterday" in column time is not a time/);
+  });
+});
+
+describe('allbit alarms backtest: a residual anomaly alarm', () => {
+  const residualConfig = join(dir, 'residual.yaml');
+  writeFileSync(
+    residualConfig,
+    `gateway: { id: edge-01 }
+mqtt: { url: "mqtt://127.0.0.1:1883" }
+devices:
+  - id: chiller-1
+    profile: chiller
+    host: 127.0.0.1
+    alarms:
+      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficients: [30, 0.15, 0.00003] } }
+`,
+  );
+  /** Ten days of 5-minute rows: the load swings between 500 and 1700 kW, the power follows the curve; fouling (+45 kW, 15 σ) from row 2000. */
+  const residualCsv = join(dir, 'chiller-history.csv');
+  const lines = ['time,kw,load_kw'];
+  const M5 = 5 * 60_000;
+  const noise = gaussian(61);
+  for (let i = 0; i < 2880; i++) {
+    const load = 1100 + 600 * Math.sin(i / 30);
+    const kw = 30 + 0.15 * load + 0.00003 * load * load + 3 * noise() + (i >= 2000 ? 45 : 0);
+    lines.push(`${new Date(START + i * M5).toISOString()},${kw.toFixed(2)},${load.toFixed(1)}`);
+  }
+  writeFileSync(residualCsv, lines.join('\n') + '\n');
+
+  it('feeds the mapped model input to the engine: raised at the fault, with what was expected', async () => {
+    const { code, out, err } = await run(['alarms', 'backtest', '-c', residualConfig, '--csv', residualCsv, '--time-column', 'time', '--map', 'kw=chiller-1.power_kw', '--map', 'load_kw=chiller-1.cooling_load_kw', '--json']);
+    expect(err).toBe('');
+    expect(code).toBe(0);
+    const result = JSON.parse(out) as { events: { type: string; ruleId: string; tsMs: number; message: string; expected?: { value: number; from: string; fromValue: number } }[]; summary: { ruleId: string; raised: number; missingInput?: string }[] };
+    expect(result.events.map((e) => [e.ruleId, e.type, (e.tsMs - START) / M5])).toEqual([['chiller-1.power_kw.anomaly', 'raised', 2000]]);
+    expect(result.events[0].message).toMatch(/^chiller-1 power_kw is [\d.]+ kW, expected [\d.]+ kW from cooling_load_kw [\d.]+ kW \(more than 6 standard deviations off\)$/);
+    expect(result.events[0].expected).toMatchObject({ from: 'cooling_load_kw', fromValue: Number((1100 + 600 * Math.sin(2000 / 30)).toFixed(1)) });
+    expect(result.summary).toMatchObject([{ ruleId: 'chiller-1.power_kw.anomaly', raised: 1 }]);
+  });
+
+  it('judges nothing when the model input is not mapped, and says which input is missing', async () => {
+    const { code, out } = await run(['alarms', 'backtest', '-c', residualConfig, '--csv', residualCsv, '--time-column', 'time', '--map', 'kw=chiller-1.power_kw', '--json']);
+    expect(code).toBe(0);
+    const result = JSON.parse(out) as { events: unknown[]; summary: { missingInput?: string }[] };
+    expect(result.events).toEqual([]);
+    expect(result.summary[0].missingInput).toBe('chiller-1.cooling_load_kw');
   });
 });

@@ -99,3 +99,81 @@ describe('config: predictive and anomaly alarms', () => {
     );
   });
 });
+
+describe('config: residual anomaly alarms (expected from an equipment model)', () => {
+  it('resolves the model with its input\'s unit, the default freshness bound and the residual message', () => {
+    const config = loadConfigText(
+      head +
+        `      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficients: [30, 0.15, 0.00003] } }
+      - { type: anomaly, tag: compressor_current, sampleEveryMs: 30000, expected: { from: power_kw, coefficients: [5, 1.6], maxInputAgeMs: 45000 }, message: "{tag} {value}, expected {expected}" }
+`,
+      file,
+      { env: {} },
+    );
+    expect(config.alarms.map((a) => [a.id, a.condition])).toEqual([
+      [
+        'chiller-1.power_kw.anomaly',
+        { kind: 'anomaly', alpha: 0.01, warmupSamples: 200, zThreshold: 6, sampleEveryMs: 10_000, minStd: 0, expected: { from: 'cooling_load_kw', fromUnit: 'kW', coefficients: [30, 0.15, 0.00003], maxInputAgeMs: 20_000 } },
+      ],
+      [
+        'chiller-1.compressor_current.anomaly',
+        { kind: 'anomaly', alpha: 0.01, warmupSamples: 200, zThreshold: 6, sampleEveryMs: 30_000, minStd: 0, expected: { from: 'power_kw', fromUnit: 'kW', coefficients: [5, 1.6], maxInputAgeMs: 45_000 } },
+      ],
+    ]);
+    expect(config.alarms[0].message).toBe('{device} {tag} is {value} {unit}, expected {expected} {unit} from {from} {fromValue} {fromUnit} (more than {z} standard deviations off)');
+    expect(config.alarms[1].message).toBe('{tag} {value}, expected {expected}');
+  });
+
+  it('defaults the freshness bound to two poll intervals when the device polls more slowly than it samples', () => {
+    const config = loadConfigText(
+      head.replace('    host: 127.0.0.1\n', '    host: 127.0.0.1\n    pollIntervalMs: 15000\n') + `      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficients: [0, 0.2] } }\n`,
+      file,
+      { env: {} },
+    );
+    expect(config.alarms[0].condition).toMatchObject({ kind: 'anomaly', expected: { maxInputAgeMs: 30_000 } });
+  });
+
+  it('names every wrong model with its place', () => {
+    const found = problems(
+      head +
+        `      - { type: anomaly, tag: power_kw, expected: { from: x, coefficients: [1] } }
+      - { type: anomaly, tag: power_kw, expected: { from: power_kw, coefficients: [1] } }
+      - { type: anomaly, tag: power_kw, expected: { from: model, coefficients: [1] } }
+      - { type: anomaly, tag: power_kw, expected: { from: running, coefficients: [1] } }
+      - { type: high, tag: power_kw, limit: 500, expected: { from: cooling_load_kw, coefficients: [1] } }
+      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficients: [1], maxInputAgeMs: 500 } }
+`,
+    );
+    expect(found).toEqual([
+      expect.stringMatching(/^devices\[0\]\.alarms\[0\]\.expected\.from .*: device chiller-1 has no tag "x"$/),
+      expect.stringMatching(/^devices\[0\]\.alarms\[1\]\.expected\.from .*: the model input must be another tag than the one watched \(power_kw\)$/),
+      expect.stringMatching(/^devices\[0\]\.alarms\[2\]\.expected\.from .*: tag model is string: a model input must be a numeric tag$/),
+      expect.stringMatching(/^devices\[0\]\.alarms\[3\]\.expected\.from .*: tag running is bool: a model input must be a numeric tag$/),
+      expect.stringMatching(/^devices\[0\]\.alarms\[4\]\.expected .*: expected \(an equipment model\) applies to anomaly alarms, not high$/),
+      expect.stringMatching(/^devices\[0\]\.alarms\[5\]\.expected\.maxInputAgeMs .*: 500 ms is shorter than the device's poll interval \(1000 ms\)/),
+    ]);
+  });
+
+  it('refuses a model without 1–4 finite coefficients or with an unknown setting', () => {
+    const found = problems(
+      head +
+        `      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficients: [] } }
+      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficients: [1, 2, 3, 4, 5] } }
+      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficients: [1, .inf] } }
+      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficients: [1, "0.2"] } }
+      - { type: anomaly, tag: power_kw, expected: { from: cooling_load_kw, coefficient: [1] } }
+      - { type: anomaly, tag: power_kw, expected: { coefficients: [1] } }
+`,
+    );
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/^devices\[0\]\.alarms\[0\]\.expected\.coefficients .*: give 1 to 4 coefficients/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[1\]\.expected\.coefficients .*: give 1 to 4 coefficients/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[2\]\.expected\.coefficients\[1\] .*: expected number/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[3\]\.expected\.coefficients\[1\] .*: expected number, got "0\.2"/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[4\]\.expected\.coefficient .*: unknown setting/),
+        expect.stringMatching(/^devices\[0\]\.alarms\[5\]\.expected\.from .*: required/),
+      ]),
+    );
+  });
+});
