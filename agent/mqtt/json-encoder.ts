@@ -290,3 +290,42 @@ export function encodeDeviceStatusMessage(
   if (status.detail !== undefined) payload.detail = status.detail;
   return { topic: topics.deviceStatus(status.device), payload: JSON.stringify(payload), qos: 1, retain: true };
 }
+
+/** The part of a daily report the message needs; the report itself is carried whole (agent/report, docs/reports.md). */
+export interface DailyReportLike {
+  v: number;
+  window: { date: string; from: string; to: string; timeZone: string };
+}
+
+/** What is published, retained, on `{prefix}/{gateway}/reports/daily` (docs/mqtt.md). */
+export interface DailyReportPayload<R extends DailyReportLike = DailyReportLike> {
+  v: typeof PAYLOAD_VERSION;
+  gateway: string;
+  /** When it was published. */
+  ts: string;
+  /** The report's local date, window and time zone, so a consumer can decide without parsing the report. */
+  date: string;
+  from: string;
+  to: string;
+  timeZone: string;
+  /** The report as JSON (its own version in `report.v`). */
+  report: R;
+  /** The same report rendered as Markdown, for people and LLM tools. */
+  markdown: string;
+}
+
+/** The retained, QoS 1 message carrying the latest daily report, as JSON and as Markdown. */
+export function encodeDailyReportMessage<R extends DailyReportLike>(topics: Topics, report: R, markdown: string, nowMs: number): OutgoingMessage {
+  const payload: DailyReportPayload<R> = {
+    v: PAYLOAD_VERSION,
+    gateway: topics.gatewayId,
+    ts: iso(nowMs, 'daily report'),
+    date: report.window.date,
+    from: report.window.from,
+    to: report.window.to,
+    timeZone: report.window.timeZone,
+    report,
+    markdown,
+  };
+  return { topic: topics.reportsDaily, payload: JSON.stringify(payload), qos: 1, retain: true };
+}

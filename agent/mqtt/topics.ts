@@ -8,6 +8,7 @@
  *   {prefix}/{gatewayId}/alarms/active               retained: the alarms that are not normal, most urgent first
  *   {prefix}/{gatewayId}/alarms/commands             in: acknowledge, shelve … (JSON with a request id)
  *   {prefix}/{gatewayId}/alarms/replies              out: one reply per command, with its request id
+ *   {prefix}/{gatewayId}/reports/daily               retained: the latest daily operations report (JSON and Markdown), QoS 1
  */
 export interface Topics {
   readonly prefix: string;
@@ -19,6 +20,7 @@ export interface Topics {
   readonly alarmsActive: string;
   readonly alarmCommands: string;
   readonly alarmReplies: string;
+  readonly reportsDaily: string;
 }
 
 export const DEFAULT_TOPIC_PREFIX = 'allbit';
@@ -51,6 +53,7 @@ export function createTopics(gatewayId: string, prefix: string = DEFAULT_TOPIC_P
     alarmsActive: `${base}/alarms/active`,
     alarmCommands: `${base}/alarms/commands`,
     alarmReplies: `${base}/alarms/replies`,
+    reportsDaily: `${base}/reports/daily`,
     deviceStatus(deviceId) {
       assertTopicLevel('device id', deviceId);
       return `${base}/devices/${deviceId}/status`;

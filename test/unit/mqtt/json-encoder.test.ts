@@ -169,3 +169,23 @@ describe('timestamps in payloads', () => {
     }
   });
 });
+
+describe('daily report message', () => {
+  it('is retained, QoS 1, on reports/daily, and carries the report as JSON and as Markdown', async () => {
+    const { encodeDailyReportMessage } = await import('../../../agent/mqtt/json-encoder.js');
+    const report = { v: 1, kind: 'allbit.daily-report', window: { date: '2026-06-10', from: '2026-06-09T22:00:00.000Z', to: '2026-06-10T22:00:00.000Z', timeZone: 'Europe/Berlin' }, attention: [{ text: 'x' }] };
+    const message = encodeDailyReportMessage(topics, report, '# Report\n', Date.UTC(2026, 5, 10, 22, 5));
+    expect(message).toMatchObject({ topic: 'allbit/gw1/reports/daily', qos: 1, retain: true });
+    expect(JSON.parse(message.payload as string)).toEqual({
+      v: 1,
+      gateway: 'gw1',
+      ts: '2026-06-10T22:05:00.000Z',
+      date: '2026-06-10',
+      from: '2026-06-09T22:00:00.000Z',
+      to: '2026-06-10T22:00:00.000Z',
+      timeZone: 'Europe/Berlin',
+      report,
+      markdown: '# Report\n',
+    });
+  });
+});

@@ -9,6 +9,11 @@ describe('topics', () => {
     expect(topics.deviceData('chiller-1')).toBe('allbit/gw-1/devices/chiller-1/data');
   });
 
+  it('has a retained daily report topic under the gateway', () => {
+    expect(createTopics('gw-1').reportsDaily).toBe('allbit/gw-1/reports/daily');
+    expect(createTopics('gw-1', 'site/dc1').reportsDaily).toBe('site/dc1/gw-1/reports/daily');
+  });
+
   it('accepts a multi-level prefix', () => {
     expect(createTopics('gw', 'site/dc1').deviceData('ups')).toBe('site/dc1/gw/devices/ups/data');
   });
