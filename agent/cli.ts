@@ -358,7 +358,9 @@ function validate(configPath: string | undefined, out: NodeJS.WritableStream, er
     const config = loadConfigFile(configPath);
     const tags = config.devices.reduce((n, d) => n + d.tags.length, 0);
     const requests = requestsPerCycle(config);
-    out.write(`${config.file}: OK — gateway ${config.gateway.id}, ${config.devices.length} devices, ${tags} tags, ${requests} Modbus requests per poll cycle\n`);
+    const calculated = config.devices.filter((d) => d.connection.protocol === 'calc').length;
+    const devices = `${config.devices.length - calculated} devices${calculated > 0 ? ` (+ ${calculated} calculated)` : ''}`;
+    out.write(`${config.file}: OK — gateway ${config.gateway.id}, ${devices}, ${tags} tags, ${requests} Modbus requests per poll cycle\n`);
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {

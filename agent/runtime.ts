@@ -11,6 +11,9 @@ import { opcuaDescriptor } from '../drivers/opcua/index.js';
 import { AlarmEngine } from './alarms/engine.js';
 import { createCalculatedDescriptor, LatestValues, type CalculatedDescriptor } from './calc/index.js';
 import { calcStatePathFor, SqliteCalcStateStore } from './buffer/sqlite-calc-state.js';
+import { historyPathFor, SqliteHistory } from './buffer/sqlite-history.js';
+import { produceDailyReport, saveReport, type ReportContent } from './report/index.js';
+import { DailyReportSchedule } from './scheduler/daily-report.js';
 import type { AlarmEvent, AlarmRuleState } from './alarms/types.js';
 import { alarmStatePathFor, SqliteAlarmStateStore } from './buffer/sqlite-alarm-state.js';
 import { openSqliteOutbox } from './buffer/sqlite-outbox.js';
@@ -21,7 +24,8 @@ import type { Outbox } from './core/outbox.js';
 import { CycleIngest } from './ingest/cycle-ingest.js';
 import { Forwarder } from './mqtt/forwarder.js';
 import { parseAlarmCommand } from './mqtt/alarm-commands.js';
-import { encodeActiveAlarmsMessage, encodeAlarmReply, encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
+import { encodeActiveAlarmsMessage, encodeAlarmReply, encodeDailyReportMessage, encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
+import type { OutgoingMessage } from './core/publisher.js';
 import { MqttPublisher, redactUrl } from './mqtt/mqtt-publisher.js';
 import { createTopics, type Topics } from './mqtt/topics.js';
 import type { PollCycle, Reading } from './core/reading.js';
@@ -128,6 +132,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     calcStore?.close();
     throw err;
   }
+  // The daily report's local history: hourly statistics of every numeric reading and every alarm event.
+  let history: SqliteHistory | null = null;
+  if (config.report.enabled) {
+    try {
+      history = new SqliteHistory({ path: historyPathFor(config.buffer.path), retentionDays: config.report.retentionDays });
+    } catch (err) {
+      outbox.close();
+      calcStore?.close();
+      throw err;
+    }
+  }
   const initial = outbox.stats();
   logger.info({ path: config.buffer.path, waiting: initial.records, nextSeq: initial.nextSeq }, 'outbox open');
 
@@ -174,6 +189,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     state.setBroker(s);
     if (s.state === 'connected') {
       publishActiveAlarms();
+      publishReport();
       for (const [id, online] of availability) publishDeviceStatus(id, online, online ? null : (loops.get(id)?.snapshot().lastError ?? null));
     }
   });
@@ -189,6 +205,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     } catch (err) {
       alarmStore?.close();
       calcStore?.close();
+      history?.close();
       outbox.close();
       throw err;
     }
@@ -202,6 +219,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   };
   const afterAlarmEvents = (events: readonly AlarmEvent[]): void => {
     if (events.length === 0 || !alarms || !alarmStore) return;
+    try {
+      history?.recordAlarmEvents(events);
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'could not record alarm events for the daily report; they are still buffered for the broker');
+    }
     const changed = new Set(events.map((e) => e.ruleId));
     try {
       alarmStore.save([...changed].map((id) => [id, alarms!.state(id)]), clock.now());
@@ -227,7 +249,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     logger: logger.child({ part: 'ingest' }),
     onAppended: (stored) => forwarder.wake(stored),
     ...(alarmSink ? { alarms: alarmSink } : {}),
-    ...(calculatedDevices.length > 0 ? { observers: [(device: string, readings: readonly Reading[], nowMs: number) => latest.observe(device, readings, nowMs)] } : {}),
+    observers: [
+      ...(calculatedDevices.length > 0 ? [(device: string, readings: readonly Reading[], nowMs: number) => latest.observe(device, readings, nowMs)] : []),
+      ...(history ? [(_device: string, readings: readonly Reading[]) => history!.recordReadings(readings)] : []),
+    ],
   });
   // Operator actions over MQTT: validated, applied, recorded (who, when, why) as alarm events in
   // the outbox and in the local audit table, and answered on the replies topic.
@@ -309,6 +334,50 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     state.setBuses(descriptors.flatMap((d) => d.buses?.() ?? []));
   };
   const stateTicker = new Ticker(clock, 1000, refreshGatewayState, (err) => logger.error({ err: (err as Error).message }, 'refreshing the live state failed'));
+  const historyTicker = new Ticker(clock, 60_000, () => history?.flush(clock.now()), (err) => logger.error({ err: (err as Error).message }, 'writing the daily report\'s hourly statistics failed; they are kept in memory for the next attempt'));
+
+  // The daily report: made at the configured local time (and caught up after a restart), saved
+  // beside the outbox and published retained. Published directly, not through the outbox: the
+  // retained message is the latest report, and the files keep every one.
+  let lastReport: OutgoingMessage | null = null;
+  let lastReportPublished = true;
+  const publishReport = (): void => {
+    if (!lastReport || lastReportPublished) return;
+    const message = lastReport;
+    publisher.publish([message]).then(
+      () => {
+        if (lastReport === message) lastReportPublished = true;
+      },
+      () => {
+        // Published on the next connection (see onStateChange).
+      },
+    );
+  };
+  const reportContent: ReportContent = {
+    gateway: { id: config.gateway.id, ...(config.gateway.name ? { name: config.gateway.name } : {}) },
+    devices: config.devices.map((d) => d.id),
+    healthTags: config.report.healthTags,
+    ...(config.report.facility ? { facility: config.report.facility } : {}),
+  };
+  const reportSchedule =
+    history &&
+    new DailyReportSchedule({
+      time: config.report.time,
+      timeZone: config.report.timeZone,
+      clock,
+      runs: history,
+      maxCatchUpDays: config.report.maxCatchUpDays,
+      logger: logger.child({ part: 'report' }),
+      run: (window) => {
+        const { report, markdown } = produceDailyReport(history!, window, reportContent, clock.now());
+        const saved = saveReport(config.report.dir, report, markdown, { keepDays: config.report.keepDays });
+        logger.info({ date: window.date, file: saved.markdownPath }, 'daily report written');
+        lastReport = encodeDailyReportMessage(topics, report, markdown, clock.now());
+        lastReportPublished = false;
+        publishReport();
+      },
+      onError: (err, window) => logger.error({ err: (err as Error).message, date: window.date }, 'daily report failed; it is tried again within the hour'),
+    });
   const calcSaveTicker = new Ticker(clock, 60_000, saveCalcState, (err) => logger.error({ err: (err as Error).message }, 'saving the calculated devices\' state failed'));
 
   let status: StatusServer | null = null;
@@ -322,6 +391,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     outbox.close();
     alarmStore?.close();
     calcStore?.close();
+    history?.close();
     throw err;
   }
 
@@ -331,6 +401,8 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   stateTicker.start();
   if (alarms) alarmTicker.start();
   if (calcStore) calcSaveTicker.start();
+  if (history) historyTicker.start();
+  await reportSchedule?.start();
   refreshGatewayState();
   state.setReady(true);
   logger.info({ devices: config.devices.length, broker: redactUrl(config.mqtt.url), buffer: config.buffer.path, status: statusAddress }, 'agent started');
@@ -349,6 +421,13 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         calcSaveTicker.stop();
         saveCalcState();
         calcStore?.close();
+        historyTicker.stop();
+        await reportSchedule?.stop();
+        try {
+          history?.close(clock.now());
+        } catch (err) {
+          logger.error({ err: (err as Error).message }, 'could not write the last hourly statistics at shutdown');
+        }
         if (alarms && alarmStore) {
           try {
             alarmStore.save(alarms.states(), clock.now());

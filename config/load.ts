@@ -10,6 +10,7 @@ import type { AlarmCondition, AlarmRule } from '../agent/core/alarm.js';
 import type { DeviceConnection, DeviceSpec, OpcUaIdentity, RtuBusSpec } from '../agent/core/device.js';
 import type { DataType, Tag, TagSource } from '../agent/core/tag.js';
 import { resolveCalculatedDevices } from './calculated.js';
+import { resolveReport, type ResolvedReportConfig } from './report.js';
 import { ConfigError, fromZodIssues, type ConfigIssue } from './issues.js';
 import { z } from 'zod';
 import { busSchema, configSchema, deviceSchema, profileSchema, type AlarmConfig, type BusConfig, type Config, type DeviceConfig, type ProfileConfig, type SecretRef, type TagFieldsConfig } from './schema.js';
@@ -36,6 +37,8 @@ export interface ResolvedConfig {
   devices: DeviceSpec[];
   /** Every device's alarm rules, ids unique in the gateway. */
   alarms: AlarmRule[];
+  /** The daily operations report. */
+  report: ResolvedReportConfig;
 }
 
 /** What resolving a device needs besides the device itself. */
@@ -124,6 +127,7 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     });
   }
 
+  const report = resolveReport(config.report, devices, resolvePath(config.report.dir, configDir), issues);
   const password = config.mqtt.password === undefined ? undefined : resolveSecret(config.mqtt.password, 'mqtt.password', env, configDir, issues);
   let tls: ResolvedMqttConfig['tls'];
   if (config.mqtt.tls) {
@@ -153,6 +157,7 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     opcua: { pkiDir },
     devices,
     alarms,
+    report,
   };
   return deepFreeze(resolved);
 }

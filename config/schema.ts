@@ -13,6 +13,9 @@ const identifier = z
   .string()
   .regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'use 1–64 lowercase letters, digits, "-" or "_", starting with a letter or digit');
 
+/** Another device's tag, written "device.tag" (for example ups-1.output_power_kw). */
+const deviceTagRef = z.string().regex(/^[a-z0-9][a-z0-9_-]*\.[a-z0-9][a-z0-9_-]*$/, 'expected "device.tag"');
+
 /** A secret is written inline (discouraged), or referenced from an environment variable or a file. */
 export const secretSchema = z.union([
   z.string().min(1),
@@ -189,7 +192,7 @@ export const calculatedDeviceSchema = z
     inputs: z
       .record(
         z.string(),
-        z.union([z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'expected a tag name of the source device, or for facility meters a list such as [ups-1.output_power_kw]'), z.array(z.string().regex(/^[a-z0-9][a-z0-9_-]*\.[a-z0-9][a-z0-9_-]*$/, 'expected "device.tag"')).min(1)], {
+        z.union([z.string().regex(/^[a-z0-9][a-z0-9_-]{0,63}$/, 'expected a tag name of the source device, or for facility meters a list such as [ups-1.output_power_kw]'), z.array(deviceTagRef).min(1)], {
           error: 'expected a tag name of the source device, or for facility meters a list such as [ups-1.output_power_kw]',
         }),
       )
@@ -274,6 +277,31 @@ export const configSchema = z
     opcua: z
       .object({
         pkiDir: z.string().min(1).default('data/pki').describe('OPC UA client PKI folder (own certificate, trusted/ and rejected/ server certificates); relative to the config file'),
+      })
+      .strict()
+      .prefault({}),
+    report: z
+      .object({
+        enabled: z.boolean().default(true).describe('write the daily operations report (files and the retained reports/daily topic)'),
+        time: z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'expected a local time "HH:MM" (24 h), for example "06:00"').default('06:00').describe('local time of day the report for the past 24 hours is made'),
+        timeZone: z.string().min(1).optional().describe('IANA time zone of `time`, for example Europe/Berlin; default: the edge box\'s own'),
+        dir: z.string().min(1).default('data/reports').describe('where <date>.md and <date>.json are saved; relative to the config file'),
+        keepDays: z.number().int().min(1).default(90).describe('reports kept in dir (the newest)'),
+        maxCatchUpDays: z.number().int().min(1).max(31).default(7).describe('after a long outage, at most this many missed reports are made (the newest)'),
+        retentionDays: z.number().int().min(2).max(400).default(35).describe('hourly statistics and alarm events kept for the report'),
+        healthTags: z
+          .array(deviceTagRef)
+          .optional()
+          .describe('tags whose trend the report shows; default: every output of the calculated devices except energy counters'),
+        facility: z
+          .object({
+            itEnergy: z.array(deviceTagRef).min(1),
+            facilityEnergy: z.array(deviceTagRef).min(1),
+            pue: deviceTagRef.optional(),
+          })
+          .strict()
+          .optional()
+          .describe('energy counters (kWh) for the day\'s PUE; default: the first facility calculated device\'s'),
       })
       .strict()
       .prefault({}),

@@ -20,6 +20,8 @@ export interface PlantConfigOptions {
   alarms?: Record<string, unknown[]>;
   /** Calculated devices (the config's `calculated:` list), as written in YAML. */
   calculated?: unknown[];
+  /** The config's `report:` block (default: report disabled, so tests do not write reports they do not check). */
+  report?: Record<string, unknown>;
 }
 
 /** A real YAML config for the simulator's four devices, written to a temp folder and loaded through the real loader. */
@@ -45,6 +47,7 @@ export function plantConfig(sim: PlantSimulator, options: PlantConfigOptions): {
     log: { level: 'warn' },
     devices: sim.devices.map((d) => ({ id: d.id, profile: d.kind, host: d.host, port: d.port, unitId: d.unitId, ...(options.alarms?.[d.id] ? { alarms: options.alarms[d.id] } : {}) })),
     ...(options.calculated ? { calculated: options.calculated } : {}),
+    report: options.report ?? { enabled: false },
   };
   const text = stringify(doc);
   const file = join(dir, 'allbit.yaml');

@@ -38,7 +38,7 @@ describe('allbit CLI', () => {
     const r = await runCli(['validate', '--config', 'config/examples/demo.yaml']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/OK — gateway demo-edge-01, 4 devices, \d+ tags, \d+ Modbus requests per poll cycle/);
+    expect(r.stdout).toMatch(/OK — gateway demo-edge-01, 4 devices \(\+ 5 calculated\), \d+ tags, \d+ Modbus requests per poll cycle/);
   });
 
   it('validate exits 1 listing every problem as path: message', async () => {

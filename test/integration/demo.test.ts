@@ -45,13 +45,23 @@ describe('allbit demo', () => {
         ['cooling-tower-1', 'modbus-rtu', true],
         ['ups-1', 'modbus-rtu', true],
         ['transformer-1', 'opcua', true],
+        ['chiller-1-health', 'calc', true],
+        ['cooling-tower-1-health', 'calc', true],
+        ['transformer-1-health', 'calc', true],
+        ['ups-1-health', 'calc', true],
+        ['site', 'calc', true],
       ]);
       expect(health.buses).toEqual([expect.objectContaining({ id: 'plant-rs485', open: true, devices: ['cooling-tower-1', 'ups-1'] })]);
       const readings = sub.messages
         .filter((m) => m.topic.endsWith('/data'))
         .flatMap((m) => (JSON.parse(m.payload) as DataPayload).readings.map((r) => ({ device: m.topic.split('/')[3], ...r })));
       expect(readings.length).toBeGreaterThan(0);
-      expect(readings.filter((r) => r.quality !== 'good')).toEqual([]);
+      const calculated = new Set(['chiller-1-health', 'cooling-tower-1-health', 'transformer-1-health', 'ups-1-health', 'site']);
+      expect(readings.filter((r) => !calculated.has(r.device) && r.quality !== 'good')).toEqual([]);
+      // Calculated values: good, except the battery trend, which needs a week of hourly points.
+      await sub.until('the site PUE', (ms) => ms.some((m) => m.topic === 'allbit/demo-edge-01/devices/site/data' && (JSON.parse(m.payload) as DataPayload).readings.some((r) => r.tag === 'pue' && r.quality === 'good')), 5000);
+      const calcReadings = readings.filter((r) => calculated.has(r.device));
+      expect(calcReadings.filter((r) => r.quality !== 'good' && !(r.device === 'ups-1-health' && r.tag.startsWith('battery_') && r.reason === 'not-applicable'))).toEqual([]);
       // OPC UA readings carry the server's timestamp too.
       expect(readings.filter((r) => r.device === 'transformer-1').every((r) => typeof r.serverTs === 'string')).toBe(true);
     } finally {

@@ -93,3 +93,16 @@ describe('config: calculated devices', () => {
     ]);
   });
 });
+
+describe('docs/configuration.md and the model catalogue', () => {
+  it('documents every model\'s inputs, parameters and outputs (the catalogue is the source; the docs must not drift)', async () => {
+    const { readFileSync } = await import('node:fs');
+    const { CALCULATION_MODEL_DEFS } = await import('../../../agent/core/calculation.js');
+    const docs = readFileSync(new URL('../../../docs/configuration.md', import.meta.url), 'utf8');
+    for (const [model, def] of Object.entries(CALCULATION_MODEL_DEFS)) {
+      const section = docs.split(`\n### ${model}\n`)[1]?.split('\n### ')[0] ?? '';
+      expect(section, `a section for ${model}`).not.toBe('');
+      for (const name of [...def.inputs, ...def.params, ...def.outputs].map((x) => x.name)) expect(section, `${model}: ${name}`).toContain(`\`${name}\``);
+    }
+  });
+});
