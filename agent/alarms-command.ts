@@ -87,6 +87,7 @@ export function backtestCommand(options: BacktestOptions, out: NodeJS.WritableSt
   }
   out.write(`allbit alarms backtest: ${result.rows} rows from ${iso(result.firstMs)} to ${iso(result.lastMs)}, ${rules.length} alarm rule(s)\n`);
   if (skipped.length > 0) err.write(`not in the history (no mapped column, or a quality alarm): ${skipped.map((r) => r.id).join(', ')}\n`);
+  for (const s of result.summary) if (s.missingInput) err.write(`${s.ruleId}: its model input ${s.missingInput} has no mapped column, so it was never judged (add --map COLUMN=${s.missingInput})\n`);
   out.write('\nEvents\n');
   for (const e of result.events) out.write(`${iso(e.tsMs)}  ${e.type.padEnd(18)} ${e.priority.padEnd(8)} ${e.ruleId}  ${e.message}\n`);
   if (result.events.length === 0) out.write('  (none)\n');

@@ -16,6 +16,8 @@ export interface AgentConfigOptions {
   brokerUrl: string;
   devices: readonly SimDevice[];
   pollIntervalMs: number;
+  /** The daily report's history (hourly statistics of every reading); on by default, as for an operator. */
+  report?: boolean;
 }
 
 export const PLANT_PROFILES = ['chiller', 'cooling-tower', 'transformer', 'ups'] as const;
@@ -29,6 +31,7 @@ function configDocument(options: Omit<AgentConfigOptions, 'dir'> & { bufferPath:
     defaults: { pollIntervalMs: options.pollIntervalMs, timeoutMs: 1000, maxSilenceMs: 0 },
     profileDirs: [options.profileDir],
     log: { level: 'info' },
+    report: { enabled: options.report ?? true, dir: 'reports' },
     devices: options.devices.map((d) => ({
       id: d.id,
       profile: d.profile === 'bulk' ? `bench-bulk-${d.tags}` : d.profile,

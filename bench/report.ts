@@ -25,6 +25,8 @@ export interface BenchReport {
     statusPage: boolean;
     /** Whether the modbus and mqtt baselines spread the devices over the interval like the agent. */
     baselinesSpread: boolean;
+    /** Whether the agent ran with the daily report (its history counts every reading). */
+    report: boolean;
   };
   scenarios: ScenarioResult[];
   /** Sections run (`--sections`): pipeline, rtu, opcua. */

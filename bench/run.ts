@@ -31,6 +31,8 @@
  *   --rtu-window S            seconds per RTU case (default 4)
  *   --opcua-items 1000,10000  OPC UA monitored items per case (bench/opcua-bench.ts; window and
  *                             warm-up as the pipeline's)
+ *   --no-report               the agent without the daily report (no hourly statistics of every
+ *                             reading): to measure what the report's history costs
  *   --agent-node-flags="…"    extra node/V8 flags for the agent process, space-separated
  *                             (experiments, e.g. "--max-semi-space-size=4"); recorded in the JSON
  */
@@ -90,6 +92,7 @@ async function main(): Promise<void> {
       'no-baselines': { type: 'boolean', default: false },
       profile: { type: 'boolean', default: false },
       'agent-node-flags': { type: 'string', default: '' },
+      'no-report': { type: 'boolean', default: false },
       'bulk-server': { type: 'string', default: 'fast' },
       'gc-trace': { type: 'boolean', default: false },
       'status-page': { type: 'boolean', default: false },
@@ -148,7 +151,7 @@ async function main(): Promise<void> {
       try {
         const devices = sim.message.devices;
         const gatewayId = `bench-${label(tags).toLowerCase()}`;
-        const configFile = writeAgentConfig({ dir, gatewayId, brokerUrl, devices, pollIntervalMs: POLL_INTERVAL_MS });
+        const configFile = writeAgentConfig({ dir, gatewayId, brokerUrl, devices, pollIntervalMs: POLL_INTERVAL_MS, report: !values['no-report'] });
         const expectedTags = new Map(devices.map((d) => [d.id, d.tags ?? 0]));
         // plant devices: their tag counts come from the profiles
         for (const d of loadConfigFile(configFile).devices) expectedTags.set(d.id, d.tags.length);
@@ -205,7 +208,7 @@ async function main(): Promise<void> {
     durationS: (Date.now() - startedMs) / 1000,
     machine: info,
     machineBusyBeforePercent: busy,
-    settings: { pollIntervalMs: POLL_INTERVAL_MS, maxSilenceMs: 0, measureS, warmupS, baselineMeasureS, plantTags, bulkTagsPerDevice: BULK_TAGS_PER_DEVICE, profiled: values.profile!, agentNodeFlags, bulkServer, statusPage: values['status-page']!, baselinesSpread: !values['baselines-at-once'] },
+    settings: { pollIntervalMs: POLL_INTERVAL_MS, maxSilenceMs: 0, measureS, warmupS, baselineMeasureS, plantTags, bulkTagsPerDevice: BULK_TAGS_PER_DEVICE, profiled: values.profile!, agentNodeFlags, report: !values['no-report'], bulkServer, statusPage: values['status-page']!, baselinesSpread: !values['baselines-at-once'] },
     scenarios,
     sections,
     rtu,

@@ -180,6 +180,8 @@ export interface AlarmEventPayload {
   until?: string;
   /** Predictive alarms: the predicted crossing (ISO), minutes until it, the interval and the confidence. */
   prediction?: { at: string; inMinutes: number; earliest: string; latest: string; confidence: number; slopePerMin: number };
+  /** Residual anomaly alarms: what the equipment model expected, from which input and its value. */
+  expected?: { value: number; from: string; fromValue: number };
 }
 
 export function encodeAlarmMessage(record: StoredRecord, topics: Topics, outboxId: string, historical: boolean): OutgoingMessage {
@@ -222,6 +224,7 @@ export function encodeAlarmMessage(record: StoredRecord, topics: Topics, outboxI
           slopePerMin: p.slopePerMin,
         };
       }
+      if (e.expected) out.expected = { value: e.expected.value, from: e.expected.from, fromValue: e.expected.fromValue };
       return out;
     }),
   };

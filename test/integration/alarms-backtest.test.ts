@@ -173,4 +173,10 @@ devices:
     expect(result.events).toEqual([]);
     expect(result.summary[0].missingInput).toBe('chiller-1.cooling_load_kw');
   });
+
+  it('tells a technician reading the text output which model input is not mapped', async () => {
+    const { code, err } = await run(['alarms', 'backtest', '-c', residualConfig, '--csv', residualCsv, '--time-column', 'time', '--map', 'kw=chiller-1.power_kw']);
+    expect(code).toBe(0);
+    expect(err).toContain('chiller-1.power_kw.anomaly: its model input chiller-1.cooling_load_kw has no mapped column, so it was never judged (add --map COLUMN=chiller-1.cooling_load_kw)');
+  });
 });

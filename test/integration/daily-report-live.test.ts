@@ -11,7 +11,7 @@ import { silentLogger } from '../../agent/core/logger.js';
 import { startAgent } from '../../agent/runtime.js';
 import { latestScheduledDate, parseLocalTime, scheduledInstant, windowEndingOn } from '../../agent/scheduler/daily-report.js';
 import { startPlantSimulator } from '../../simulators/index.js';
-import { collect, startAedes } from '../helpers/brokers.js';
+import { collect, startAedes, waitFor } from '../helpers/brokers.js';
 import { plantConfig } from '../helpers/plant-config.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -63,7 +63,8 @@ describe('daily operations report in the running agent', () => {
     history.close(due.toMs);
 
     const agent = await startAgent({ config, logger: silentLogger, version: 'test' });
-    cleanups.push(() => agent.stop());
+    let running = true;
+    cleanups.push(() => (running ? agent.stop() : Promise.resolve()));
 
     const sub = await collect(broker.url, 'allbit/test-edge/reports/daily');
     cleanups.push(() => sub.close());
@@ -81,5 +82,20 @@ describe('daily operations report in the running agent', () => {
     expect(existsSync(md) && existsSync(json)).toBe(true);
     expect(readFileSync(md, 'utf8')).toBe(message.markdown);
     expect(JSON.parse(readFileSync(json, 'utf8'))).toEqual(message.report);
+
+    // What the running agent counted: the report's tags and each device's good readings, not every tag.
+    await waitFor('a few poll cycles', () => agent.state.snapshot().readingsIn > 500, 10_000);
+    await agent.stop();
+    running = false;
+    const after = new SqliteHistory({ path: historyPathFor(config.buffer.path) });
+    try {
+      const counted = new Set(after.hourlyStats(Date.now() - 3_600_000, Date.now() + 3_600_000).map((r) => `${r.device}.${r.tag}`));
+      for (const d of ['chiller-1', 'cooling-tower-1', 'transformer-1', 'ups-1', 'site']) expect(counted, d).toContain(`${d}.@good-readings`);
+      expect(counted).toContain('site.it_energy_kwh');
+      expect(counted).toContain('site.pue'); // a health tag by default: an output of a calculated device
+      expect(counted).not.toContain('chiller-1.chw_supply_temp');
+    } finally {
+      after.close();
+    }
   }, 30_000);
 });

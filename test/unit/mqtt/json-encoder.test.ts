@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import type { StoredRecord } from '../../../agent/core/outbox.js';
 import {
+  encodeAlarmMessage,
   dataRecord,
   encodeDataMessage,
   encodeDataPayload,
@@ -187,5 +188,25 @@ describe('daily report message', () => {
       report,
       markdown: '# Report\n',
     });
+  });
+});
+
+describe('alarm events message', () => {
+  it('carries what a residual anomaly alarm expected and what a predictive alarm predicted', () => {
+    const base = { device: 'chiller-1', tag: 'power_kw', priority: 'medium' as const, state: 'active-unack' as const, message: 'm', value: 412, unit: 'kW', tsMs: Date.UTC(2026, 10, 28, 6), type: 'raised' as const };
+    const record: StoredRecord = {
+      id: 1, stream: '@alarms', kind: 'alarm', count: 2, createdMs: base.tsMs, firstSeq: 10, lastSeq: 11, prevSeq: null,
+      body: {
+        events: [
+          { ...base, ruleId: 'chiller-1.power_kw.anomaly', expected: { value: 318.5, from: 'cooling_load_kw', fromValue: 1450 } },
+          { ...base, ruleId: 'chiller-1.cond_approach.predict', prediction: { crossingMs: base.tsMs + 38 * 60_000, inMs: 38 * 60_000, earliestMs: base.tsMs + 30 * 60_000, latestMs: base.tsMs + 50 * 60_000, confidence: 0.9876, slopePerMin: 0.01 } },
+        ],
+      },
+    } as StoredRecord;
+    const payload = JSON.parse(String(encodeAlarmMessage(record, topics, "ob", false).payload)) as { events: Record<string, unknown>[] };
+    expect(payload.events[0]).toMatchObject({ seq: 10, alarm: 'chiller-1.power_kw.anomaly', expected: { value: 318.5, from: 'cooling_load_kw', fromValue: 1450 } });
+    expect(payload.events[0].prediction).toBeUndefined();
+    expect(payload.events[1]).toMatchObject({ seq: 11, prediction: { at: '2026-11-28T06:38:00.000Z', inMinutes: 38, confidence: 0.988 } });
+    expect(payload.events[1].expected).toBeUndefined();
   });
 });
