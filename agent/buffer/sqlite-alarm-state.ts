@@ -5,9 +5,8 @@
  * synchronous=FULL, so an acknowledged alarm stays acknowledged after a crash. What is not
  * written at once — a delay in progress, the window of a rate alarm — starts again after a crash.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStateDb } from './state-db.js';
 
 export interface AuditEntry {
   tsMs: number;
@@ -25,22 +24,10 @@ export class SqliteAlarmStateStore {
   private readonly upsert: Database.Statement<[string, string, number]>;
 
   constructor(readonly path: string) {
-    const file = resolve(path);
-    mkdirSync(dirname(file), { recursive: true });
-    try {
-      this.db = new Database(file);
-      this.db.pragma('locking_mode = EXCLUSIVE');
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec('CREATE TABLE IF NOT EXISTS alarm_state (rule_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_ms INTEGER NOT NULL)');
-      this.db.exec(
-        'CREATE TABLE IF NOT EXISTS alarm_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, request_id TEXT, alarm TEXT NOT NULL, action TEXT NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL, error TEXT)',
-      );
-      // Take the exclusive lock now: a second agent on the same files is refused here, not later.
-      this.db.exec('BEGIN IMMEDIATE; COMMIT');
-    } catch (cause) {
-      throw new Error(`alarm state ${file}: cannot open: ${(cause as Error).message}`, { cause });
-    }
+    this.db = openStateDb(path, 'alarm state', [
+      'CREATE TABLE IF NOT EXISTS alarm_state (rule_id TEXT PRIMARY KEY, state TEXT NOT NULL, updated_ms INTEGER NOT NULL)',
+      'CREATE TABLE IF NOT EXISTS alarm_audit (id INTEGER PRIMARY KEY AUTOINCREMENT, ts_ms INTEGER NOT NULL, request_id TEXT, alarm TEXT NOT NULL, action TEXT NOT NULL, by TEXT NOT NULL, reason TEXT NOT NULL, error TEXT)',
+    ]);
     this.upsert = this.db.prepare('INSERT INTO alarm_state (rule_id, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(rule_id) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms');
   }
 

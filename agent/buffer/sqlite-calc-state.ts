@@ -5,27 +5,15 @@
  * outbox, written once a minute and at shutdown, each write one transaction. After a crash a
  * counter loses at most the last minute of counting; it never goes backwards.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
+import type Database from 'better-sqlite3';
+import { openStateDb } from './state-db.js';
 
 export class SqliteCalcStateStore {
   private readonly db: Database.Database;
   private readonly upsert: Database.Statement<[string, string, number]>;
 
   constructor(readonly path: string) {
-    const file = resolve(path);
-    mkdirSync(dirname(file), { recursive: true });
-    try {
-      this.db = new Database(file);
-      this.db.pragma('locking_mode = EXCLUSIVE');
-      this.db.pragma('journal_mode = WAL');
-      this.db.pragma('synchronous = FULL');
-      this.db.exec('CREATE TABLE IF NOT EXISTS calc_state (device TEXT PRIMARY KEY, state TEXT NOT NULL, updated_ms INTEGER NOT NULL)');
-      this.db.exec('BEGIN IMMEDIATE; COMMIT');
-    } catch (cause) {
-      throw new Error(`calculation state ${file}: cannot open: ${(cause as Error).message}`, { cause });
-    }
+    this.db = openStateDb(path, 'calculation state', ['CREATE TABLE IF NOT EXISTS calc_state (device TEXT PRIMARY KEY, state TEXT NOT NULL, updated_ms INTEGER NOT NULL)']);
     this.upsert = this.db.prepare('INSERT INTO calc_state (device, state, updated_ms) VALUES (?, ?, ?) ON CONFLICT(device) DO UPDATE SET state = excluded.state, updated_ms = excluded.updated_ms');
   }
 
