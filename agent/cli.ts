@@ -1,5 +1,5 @@
 /**
- * `allbit run | validate | simulate | demo` — the command line. Each command parses its own
+ * `allbit run | validate | simulate | demo | alarms | opcua | password` — the command line. Each command parses its own
  * options, prints `--help`, and hands over to the runtime.
  */
 import { readFileSync } from 'node:fs';
@@ -24,6 +24,7 @@ Commands:
   alarms backtest          run the alarm rules over a recorded history (CSV)
   opcua browse             print an OPC UA server's address space (NodeIds for tags)
   opcua trust              show an OPC UA server's certificate and trust it
+  password --config FILE   set the status page's operator password (--stdin or --generate)
 
 Run \`allbit <command> --help\` for a command's options.
 `;
@@ -150,6 +151,20 @@ Options:
       --timeout-ms N          per request (default 10000)
   -h, --help                  this help
 `,
+  password: `Usage: allbit password --config FILE --generate
+       some-command | allbit password --config FILE --stdin
+
+Sets the status page's operator password (one per gateway; the name an operator gives at login is
+recorded with each action). Only a scrypt hash is stored, in status.passwordFile (default: beside
+the outbox, <outbox name>-status-password.json, mode 0600). A running agent uses the new password
+from the next login and ends the sessions opened with the old one; no restart is needed.
+
+Options:
+  -c, --config FILE   the gateway config (it names the password file)
+      --generate      generate a strong password and print it
+      --stdin         read the new password from a pipe (at least 12 characters; one trailing newline is removed)
+  -h, --help          this help
+`,
 };
 
 type Options = NonNullable<ParseArgsConfig['options']>;
@@ -208,6 +223,7 @@ const COMMAND_OPTIONS: Record<string, Options> = {
     'timeout-ms': { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
+  password: { config: { type: 'string', short: 'c' }, stdin: { type: 'boolean' }, generate: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
 };
 
 export async function main(argv: string[], out: NodeJS.WritableStream = process.stdout, err: NodeJS.WritableStream = process.stderr): Promise<number> {
@@ -328,6 +344,16 @@ async function runCommand(
         return await opcuaCommand(command === 'opcua browse' ? 'browse' : 'trust', values, out, err);
       } catch (e) {
         if (e instanceof OpcUaUsageError) throw new UsageError(e.message);
+        throw e;
+      }
+    }
+    case 'password': {
+      if (values.config === undefined) throw new UsageError('--config FILE is required');
+      const { passwordCommand, PasswordUsageError } = await import('./password-command.js');
+      try {
+        return await passwordCommand({ config: values.config as string, stdin: values.stdin === true, generate: values.generate === true }, out, err);
+      } catch (e) {
+        if (e instanceof PasswordUsageError) throw new UsageError(e.message);
         throw e;
       }
     }

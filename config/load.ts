@@ -29,7 +29,8 @@ export interface ResolvedConfig {
   gateway: Config['gateway'];
   mqtt: ResolvedMqttConfig;
   buffer: Config['buffer'];
-  status: Config['status'];
+  /** `passwordFile` resolved: absolute, defaulting to the file beside the outbox. */
+  status: Omit<Config['status'], 'passwordFile'> & { passwordFile: string };
   log: Config['log'];
   /** RTU buses, resolved (their devices carry the same objects in `connection.bus`). */
   buses: RtuBusSpec[];
@@ -151,7 +152,7 @@ export function loadConfigText(text: string, path: string, options: LoadOptions 
     mqtt: { ...config.mqtt, clientId: config.mqtt.clientId ?? `allbit-${config.gateway.id}`, password, tls },
     // Relative to the config file, like every other path in it: the outbox must not depend on the directory the agent was started from.
     buffer: { ...config.buffer, path: resolvePath(config.buffer.path, configDir) },
-    status: config.status,
+    status: { ...config.status, passwordFile: config.status.passwordFile === undefined ? statusPasswordPathFor(resolvePath(config.buffer.path, configDir)) : resolvePath(config.status.passwordFile, configDir) },
     log: config.log,
     buses: [...buses.values()],
     opcua: { pkiDir },
@@ -246,6 +247,11 @@ function lineOfPath(doc: Document, lines: LineCounter, path: string): number | u
 
 function withLines(issues: ConfigIssue[], lineOf: (p: string) => number | undefined): ConfigIssue[] {
   return issues.map((i) => (i.line !== undefined || !i.path ? i : { ...i, line: lineOf(i.path) }));
+}
+
+/** The status page's password file beside the outbox (like `alarmStatePathFor`): `data/allbit-outbox.db` → `data/allbit-outbox-status-password.json`. */
+export function statusPasswordPathFor(outboxPath: string): string {
+  return outboxPath.replace(/(\.db|\.sqlite3?)?$/, '-status-password.json');
 }
 
 function resolvePath(p: string, baseDir: string): string {

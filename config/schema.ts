@@ -255,6 +255,16 @@ export const configSchema = z
         enabled: z.boolean().default(true),
         host: z.string().default('127.0.0.1').describe('interface to bind; 127.0.0.1 keeps the page local to the edge box'),
         port: z.number().int().min(0).max(65535).default(8080),
+        readAccess: z
+          .enum(['open', 'login'])
+          .default('open')
+          .describe('open: anyone who reaches the page may read it; login: the page, its API and /metrics (except from the box itself) need a login. Actions (acknowledge, shelve, …) always need a login; /healthz and /readyz stay open'),
+        passwordFile: z
+          .string()
+          .min(1)
+          .optional()
+          .describe('the operator password, stored only as a scrypt hash (created at first start, changed with `allbit password`); relative to the config file; default: beside the outbox, <outbox name>-status-password.json'),
+        sessionIdleMin: z.number().int().min(1).max(720).default(30).describe('a login ends after this many minutes without a login or an action (and after 12 hours in any case)'),
       })
       .strict()
       .prefault({}),
