@@ -23,7 +23,7 @@ import { silentLogger, type Logger } from './core/logger.js';
 import type { Outbox } from './core/outbox.js';
 import { CycleIngest } from './ingest/cycle-ingest.js';
 import { Forwarder } from './mqtt/forwarder.js';
-import { parseAlarmCommand } from './mqtt/alarm-commands.js';
+import { parseAlarmCommand, type AlarmCommand } from './mqtt/alarm-commands.js';
 import { encodeActiveAlarmsMessage, encodeAlarmReply, encodeDailyReportMessage, encodeDeviceStatusMessage } from './mqtt/json-encoder.js';
 import type { OutgoingMessage } from './core/publisher.js';
 import { MqttPublisher, redactUrl } from './mqtt/mqtt-publisher.js';
@@ -33,7 +33,9 @@ import { PollLoop } from './scheduler/poll-loop.js';
 import { systemClock } from './scheduler/system-clock.js';
 import { Ticker } from './scheduler/ticker.js';
 import { LiveState } from './state/live-state.js';
-import { StatusServer } from './status/server.js';
+import { StatusAuth } from './status/auth.js';
+import { createMetrics } from './status/metrics.js';
+import { StatusServer, statusRequestId, type StatusAlarmResult } from './status/server.js';
 
 function readPem(path: string, at: string): string {
   try {
@@ -104,6 +106,11 @@ export interface AgentOptions {
   version: string;
   clock?: Clock;
   drivers?: readonly DriverDescriptor[];
+  /**
+   * The status page's password when the agent had to generate one (no password file yet): shown
+   * once, stored only as a hash. Default: printed to stderr (never logged).
+   */
+  onGeneratedPassword?: (password: string, passwordFile: string) => void;
 }
 
 export interface RunningAgent {
@@ -245,6 +252,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       throw err;
     }
     logger.info({ rules: config.alarms.length, active: alarms.activeAlarms().length, state: alarmStore.path }, 'alarms loaded');
+    state.setAlarms(alarms.activeSummaries());
   }
   const publishActiveAlarms = (): void => {
     if (!alarms) return;
@@ -266,6 +274,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       logger.error({ err: (err as Error).message }, 'could not save alarm state; alarm events are still buffered');
     }
     publishActiveAlarms();
+    state.setAlarms(alarms.activeSummaries());
   };
   const alarmSink = alarms && {
     evaluate: (readings: readonly Reading[], nowMs: number) => {
@@ -289,8 +298,27 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       ...(history ? [historyFeed(config, history)] : []),
     ],
   });
-  // Operator actions over MQTT: validated, applied, recorded (who, when, why) as alarm events in
-  // the outbox and in the local audit table, and answered on the replies topic.
+  // Operator actions (MQTT commands and the status page alike): applied, recorded (who, when, why)
+  // as alarm events in the outbox and in the local audit table.
+  const applyAlarmCommand = (command: AlarmCommand): StatusAlarmResult => {
+    const nowMs = clock.now();
+    const result = alarms!.act(
+      command.alarm,
+      { type: command.action, by: command.by, reason: command.reason, ...(command.minutes !== undefined ? { untilMs: nowMs + command.minutes * 60_000 } : {}) },
+      nowMs,
+    );
+    try {
+      alarmStore!.audit({ tsMs: nowMs, requestId: command.id, alarm: command.alarm, action: command.action, by: command.by, reason: command.reason, error: result.error ?? null });
+    } catch (err) {
+      logger.error({ err: (err as Error).message }, 'could not record an operator action in the audit table');
+    }
+    logger.info({ id: command.id, action: command.action, alarm: command.alarm, by: command.by, err: result.error }, result.error ? 'alarm command refused' : 'alarm command applied');
+    if (result.error) return { ok: false, error: result.error };
+    ingest.appendAlarmEvents(result.events);
+    afterAlarmEvents(result.events);
+    return { ok: true, state: result.state.state, shelvedUntilMs: result.state.shelvedUntilMs };
+  };
+  // Over MQTT: validated, applied, and answered on the replies topic.
   if (alarms) {
     publisher.listen(topics.alarmCommands, (payload) => {
       const parsed = parseAlarmCommand(payload);
@@ -305,25 +333,12 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         return;
       }
       const { command } = parsed;
-      const nowMs = clock.now();
-      const result = alarms!.act(
-        command.alarm,
-        { type: command.action, by: command.by, reason: command.reason, ...(command.minutes !== undefined ? { untilMs: nowMs + command.minutes * 60_000 } : {}) },
-        nowMs,
-      );
-      try {
-        alarmStore!.audit({ tsMs: nowMs, requestId: command.id, alarm: command.alarm, action: command.action, by: command.by, reason: command.reason, error: result.error ?? null });
-      } catch (err) {
-        logger.error({ err: (err as Error).message }, 'could not record an operator action in the audit table');
-      }
-      logger.info({ id: command.id, action: command.action, alarm: command.alarm, by: command.by, err: result.error }, result.error ? 'alarm command refused' : 'alarm command applied');
-      if (result.error) {
-        reply({ id: command.id, ok: false, alarm: command.alarm, error: result.error });
+      const result = applyAlarmCommand(command);
+      if (!result.ok) {
+        reply({ id: command.id, ok: false, alarm: command.alarm, error: result.error! });
         return;
       }
-      ingest.appendAlarmEvents(result.events);
-      afterAlarmEvents(result.events);
-      reply({ id: command.id, ok: true, alarm: command.alarm, state: result.state.state, shelvedUntilMs: result.state.shelvedUntilMs });
+      reply({ id: command.id, ok: true, alarm: command.alarm, state: result.state, shelvedUntilMs: result.shelvedUntilMs ?? null });
     });
   }
   const alarmTicker = new Ticker(
@@ -334,6 +349,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       const events = alarms.tick(clock.now());
       ingest.appendAlarmEvents(events);
       afterAlarmEvents(events);
+      state.setAlarms(alarms.activeSummaries());
     },
     (err) => logger.error({ err: (err as Error).message }, 'alarm tick failed'),
   );
@@ -419,7 +435,40 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let statusAddress: { host: string; port: number } | null = null;
   try {
     if (config.status.enabled) {
-      status = new StatusServer({ host: config.status.host, port: config.status.port, snapshot: () => state.snapshot(), isReady: () => state.isReady(), logger: logger.child({ part: 'status' }) });
+      const snapshot = () => state.snapshot();
+      const auth = new StatusAuth({
+        passwordFile: config.status.passwordFile,
+        readAccess: config.status.readAccess,
+        sessionIdleMs: config.status.sessionIdleMin * 60_000,
+        clock,
+        logger: logger.child({ part: 'status-auth' }),
+      });
+      const { generatedPassword } = auth.initialise();
+      if (generatedPassword !== null) {
+        (options.onGeneratedPassword ??
+          ((password, file) => process.stderr.write(`allbit: status page password (shown once; stored only as a hash in ${file}; change it with \`allbit password\`): ${password}\n`)))(generatedPassword, config.status.passwordFile);
+      }
+      status = new StatusServer({
+        host: config.status.host,
+        port: config.status.port,
+        snapshot,
+        isReady: () => state.isReady(),
+        state,
+        clock,
+        logger: logger.child({ part: 'status' }),
+        // The tag-free overview: a scrape at 10k tags costs milliseconds, not a deep copy of every tag.
+        metrics: createMetrics(() => state.overview()),
+        auth,
+        // The page's actions take the MQTT command's path: the same validation, audit table and outbox.
+        ...(alarms
+          ? {
+              alarmAction: (c) => {
+                const parsed = parseAlarmCommand(JSON.stringify({ id: statusRequestId(), ...c }));
+                return parsed.ok ? applyAlarmCommand(parsed.command) : { ok: false, error: parsed.error };
+              },
+            }
+          : {}),
+      });
       statusAddress = await status.start();
     }
   } catch (err) {

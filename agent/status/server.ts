@@ -1,8 +1,54 @@
+import { createHash, randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
-import type { GatewayView } from '../state/live-state.js';
-import { STATUS_PAGE_HTML } from './page.js';
+import type { GatewayView, LiveState } from '../state/live-state.js';
+import { readJsonBody, type JsonBody } from './http-json.js';
+import { loadPageAssets, type PageAsset } from './page.js';
+
+/** What the server reads from the live state: cheap views, never the pipeline. */
+export type StatusStateSource = Pick<LiveState, 'overview' | 'device' | 'deviceValues' | 'deviceIds' | 'history' | 'alarmList'>;
+
+/** `/metrics` (agent/status/metrics.ts, `createMetrics(snapshot)`). */
+export interface StatusMetrics {
+  contentType: string;
+  render(): Promise<string>;
+}
+
+/**
+ * Login and sessions (agent/status/auth.ts, `StatusAuth`). `handle` answers its own routes
+ * (POST /api/login, POST /api/logout, GET /api/session) and returns false for any other request;
+ * `canRead` says whether a request may read the page's data; `authorize` checks a state-changing
+ * request (session cookie, `x-csrf-token`, Origin).
+ */
+export interface StatusAuthPort {
+  handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
+  canRead(req: IncomingMessage): boolean;
+  /** /metrics (a scraper on the box cannot log in); `canRead` when absent. */
+  canReadMetrics?(req: IncomingMessage): boolean;
+  authorize(req: IncomingMessage): { ok: true; name: string } | { ok: false; status: number; error: string };
+}
+
+export const STATUS_ALARM_ACTIONS = ['acknowledge', 'shelve', 'unshelve'] as const;
+export type StatusAlarmAction = (typeof STATUS_ALARM_ACTIONS)[number];
+
+/** An operator action from the page, with who is acting (the logged-in name). */
+export interface StatusAlarmCommand {
+  alarm: string;
+  action: StatusAlarmAction;
+  by: string;
+  reason: string;
+  /** shelve only. */
+  minutes?: number;
+}
+
+export interface StatusAlarmResult {
+  ok: boolean;
+  error?: string;
+  state?: string;
+  shelvedUntilMs?: number | null;
+}
 
 export interface StatusServerOptions {
   host: string;
@@ -10,17 +56,105 @@ export interface StatusServerOptions {
   /** Reads the live picture; the server never touches the pipeline. */
   snapshot: () => GatewayView;
   isReady: () => boolean;
+  /** The page's views (overview, one device, history, alarms). */
+  state: StatusStateSource;
   logger: Logger;
+  /** Timers of the live streams (default: the process's). */
+  clock?: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
+  metrics?: StatusMetrics;
+  auth?: StatusAuthPort;
+  /** Runs an operator action exactly as an MQTT alarm command (audit table, outbox); absent when no alarm rule is configured. */
+  alarmAction?: (command: StatusAlarmCommand) => StatusAlarmResult;
+  /** Concurrent `/api/events` streams (default 32); more are refused with 503. */
+  maxStreams?: number;
+  /** How often a stream gets an overview (default 1000 ms: "at most once a second"). */
+  streamIntervalMs?: number;
+  /** A comment line on every stream this often, so proxies and browsers see it alive (default 15 s). */
+  heartbeatMs?: number;
+  /** The `retry:` hint for reconnecting browsers (default 2000 ms). */
+  retryMs?: number;
 }
 
-/** The local status page and its JSON API: `/`, `/api/status`, `/healthz`, `/readyz`. Read-only. */
+/** Longest shelving the page may ask for (the MQTT command's limit, one week). */
+const MAX_SHELVE_MINUTES = 7 * 24 * 60;
+/** A browser that does not read its stream: events are skipped for it above this much unsent data. */
+const STREAM_BACKLOG_BYTES = 1024 * 1024;
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const SECURITY_HEADERS: Record<string, string> = {
+  'x-content-type-options': 'nosniff',
+  'content-security-policy': CSP,
+  'referrer-policy': 'no-referrer',
+  'x-frame-options': 'DENY',
+  'cross-origin-opener-policy': 'same-origin',
+  'cross-origin-resource-policy': 'same-origin',
+};
+
+interface Stream {
+  res: ServerResponse;
+  device: string | null;
+  alarmsVersion: number;
+}
+
+const ACTION_ROUTE = /^\/api\/alarms\/([^/]+)\/(acknowledge|shelve|unshelve)$/;
+const DEVICE_ROUTE = /^\/api\/devices\/([^/]+)(\/history)?$/;
+
+/**
+ * The local status page, its JSON API and its live stream:
+ * `/` and `/assets/…` (the page), `/api/overview`, `/api/devices`, `/api/devices/:id`,
+ * `/api/devices/:id/history`, `/api/alarms`, `/api/events` (server-sent events),
+ * `POST /api/alarms/:id/{acknowledge,shelve,unshelve}`, `/api/status`, `/metrics`, `/healthz`,
+ * `/readyz`; login routes from the auth module. docs/http.md is the contract.
+ *
+ * Cost: the streams share one timer; each second the overview is built and serialised once for
+ * every browser, a device's tags once for the browsers that have that device open, the alarm
+ * list only when it changed; a device goes in full on connect, then compactly (`values`). Nothing is
+ * computed while no browser is connected.
+ */
 export class StatusServer {
   private server: Server | null = null;
+  private assets = new Map<string, PageAsset>();
+  private indexHtml = '';
+  private readonly streams = new Set<Stream>();
+  private timer: TimerHandle | null = null;
+  private ticksSinceHeartbeat = 0;
+  private readonly clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
-  constructor(private readonly options: StatusServerOptions) {}
+  constructor(private readonly options: StatusServerOptions) {
+    this.clock = options.clock ?? {
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
+    };
+  }
+
+  /** Live streams open now. */
+  get streamCount(): number {
+    return this.streams.size;
+  }
 
   async start(): Promise<{ host: string; port: number }> {
-    const server = createServer((req, res) => this.handle(req, res));
+    const page = loadPageAssets();
+    this.assets = new Map(page.assets.map((a) => [a.path, a]));
+    // Asset URLs carry a hash of their content, so they can be cached for a year and an upgrade is still seen at once.
+    const version = createHash('sha256')
+      .update(page.assets.map((a) => a.body).reduce((acc, b) => Buffer.concat([acc, b]), Buffer.alloc(0)))
+      .digest('hex')
+      .slice(0, 12);
+    this.indexHtml = page.indexHtml.replaceAll('{{v}}', version);
+    const server = createServer((req, res) => {
+      this.handle(req, res).catch((err: unknown) => this.fail(res, err, req.url ?? ''));
+    });
     this.server = server;
     await new Promise<void>((resolve, reject) => {
       server.once('error', (err: NodeJS.ErrnoException) =>
@@ -35,50 +169,266 @@ export class StatusServer {
   async stop(): Promise<void> {
     const server = this.server;
     this.server = null;
+    this.stopTimer();
+    for (const s of this.streams) s.res.end();
+    this.streams.clear();
     if (!server) return;
     server.closeAllConnections();
     await new Promise<void>((resolve) => server.close(() => resolve()));
   }
 
-  private handle(req: IncomingMessage, res: ServerResponse): void {
+  private fail(res: ServerResponse, err: unknown, path: string): void {
+    this.options.logger.error({ err: (err as Error).message, path }, 'status page request failed');
+    if (!res.headersSent) sendJson(res, 500, { error: 'internal error' });
+    else res.destroy();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://localhost');
-    if (req.method !== 'GET' && req.method !== 'HEAD') {
-      send(res, 405, 'text/plain; charset=utf-8', 'method not allowed\n', { allow: 'GET, HEAD' });
-      return;
+    const path = url.pathname;
+    const method = req.method ?? 'GET';
+    const read = method === 'GET' || method === 'HEAD';
+    const { auth } = this.options;
+
+    // Liveness and readiness: always open (a supervisor has no session).
+    if (path === '/healthz' || path === '/readyz') {
+      if (!read) return methodNotAllowed(res, 'GET, HEAD');
+      if (path === '/healthz') return sendJson(res, 200, { status: 'ok' }, req);
+      const ready = this.options.isReady();
+      return sendJson(res, ready ? 200 : 503, { status: ready ? 'ready' : 'starting' }, req);
     }
-    try {
-      switch (url.pathname) {
-        case '/':
-          send(res, 200, 'text/html; charset=utf-8', STATUS_PAGE_HTML);
-          return;
-        case '/api/status':
-          send(res, 200, 'application/json', JSON.stringify(this.options.snapshot()));
-          return;
-        case '/healthz':
-          send(res, 200, 'application/json', JSON.stringify({ status: 'ok' }));
-          return;
-        case '/readyz': {
-          const ready = this.options.isReady();
-          send(res, ready ? 200 : 503, 'application/json', JSON.stringify({ status: ready ? 'ready' : 'starting' }));
-          return;
-        }
-        default:
-          send(res, 404, 'text/plain; charset=utf-8', 'not found\n');
+
+    // The page itself and its files: always served, so a browser can show the login.
+    if (path === '/' || path === '/index.html') {
+      if (!read) return methodNotAllowed(res, 'GET, HEAD');
+      return send(res, 200, 'text/html; charset=utf-8', this.indexHtml, { 'cache-control': 'no-cache' }, req);
+    }
+    if (path.startsWith('/assets/')) {
+      if (!read) return methodNotAllowed(res, 'GET, HEAD');
+      const asset = this.assets.get(path.slice('/assets/'.length));
+      if (!asset) return sendJson(res, 404, { error: `no asset ${path}` });
+      return send(res, 200, asset.contentType, asset.body, { 'cache-control': 'public, max-age=31536000, immutable' }, req);
+    }
+
+    // Login, logout, session: the auth module's own routes.
+    if (path.startsWith('/api/') && !isOwnApiPath(path)) {
+      if (auth && (await auth.handle(req, res, url))) return;
+      if (path === '/api/session') {
+        // No auth module: nobody can log in, so nobody can act.
+        if (!read) return methodNotAllowed(res, 'GET, HEAD');
+        return sendJson(res, 200, { authenticated: false, loginAvailable: false }, req);
       }
-    } catch (err) {
-      this.options.logger.error({ err: (err as Error).message, path: url.pathname }, 'status page request failed');
-      send(res, 500, 'text/plain; charset=utf-8', 'internal error\n');
+      return sendJson(res, 404, { error: `no such endpoint: ${method} ${path}` });
+    }
+
+    // Operator actions: a session, its CSRF token and a same-origin request.
+    const action = ACTION_ROUTE.exec(path);
+    if (action) {
+      if (method !== 'POST') return methodNotAllowed(res, 'POST');
+      return this.alarmAction(req, res, decodeURIComponent(action[1]), action[2] as StatusAlarmAction);
+    }
+
+    if (path === '/metrics' || isOwnApiPath(path)) {
+      if (!read) return methodNotAllowed(res, 'GET, HEAD');
+      const allowed = !auth || (path === '/metrics' && auth.canReadMetrics ? auth.canReadMetrics(req) : auth.canRead(req));
+      if (!allowed) return sendJson(res, 401, { error: 'log in to read the status' });
+    }
+
+    const { state } = this.options;
+    switch (path) {
+      case '/metrics': {
+        if (!this.options.metrics) return sendJson(res, 404, { error: 'metrics are not enabled' });
+        const body = await this.options.metrics.render();
+        return send(res, 200, this.options.metrics.contentType, body, {}, req);
+      }
+      case '/api/status':
+        return sendJson(res, 200, this.options.snapshot(), req);
+      case '/api/overview':
+        return sendJson(res, 200, state.overview(), req);
+      case '/api/devices':
+        return sendJson(res, 200, { devices: state.overview().devices }, req);
+      case '/api/alarms':
+        return sendJson(res, 200, this.alarmsBody(), req);
+      case '/api/events':
+        return this.openStream(req, res, url);
+    }
+    const device = DEVICE_ROUTE.exec(path);
+    if (device) {
+      const id = decodeURIComponent(device[1]);
+      if (device[2]) {
+        const tags = url.searchParams.get('tags');
+        const history = state.history(id, tags ? tags.split(',').filter(Boolean) : undefined);
+        return history ? sendJson(res, 200, history, req) : sendJson(res, 404, { error: `no device "${id}"` });
+      }
+      const view = state.device(id);
+      return view ? sendJson(res, 200, view, req) : sendJson(res, 404, { error: `no device "${id}"` });
+    }
+    return sendJson(res, 404, { error: `no such endpoint: ${method} ${path}` });
+  }
+
+  private alarmsBody(): ReturnType<StatusStateSource['alarmList']> & { actions: boolean } {
+    return { ...this.options.state.alarmList(), actions: this.options.alarmAction !== undefined };
+  }
+
+  private async alarmAction(req: IncomingMessage, res: ServerResponse, alarm: string, action: StatusAlarmAction): Promise<void> {
+    const { auth, alarmAction } = this.options;
+    if (!auth) return sendJson(res, 403, { ok: false, error: 'log in to act: this gateway has no login configured' });
+    const who = auth.authorize(req);
+    if (!who.ok) return sendJson(res, who.status, { ok: false, error: who.error });
+    if (!alarmAction) return sendJson(res, 409, { ok: false, error: 'no alarm rules are configured on this gateway' });
+    // No body at all counts as {} (acknowledge needs nothing); a body must be JSON.
+    const empty = req.headers['content-length'] === '0' || (req.headers['content-length'] === undefined && req.headers['transfer-encoding'] === undefined);
+    const body: JsonBody = empty ? { ok: true, value: {} } : await readJsonBody(req);
+    if (!body.ok) return sendJson(res, body.status, { ok: false, error: body.error });
+    const b = body.value as Record<string, unknown>;
+    if (b === null || typeof b !== 'object' || Array.isArray(b)) return sendJson(res, 400, { ok: false, error: 'the body must be a JSON object' });
+    if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 1000)) return sendJson(res, 400, { ok: false, error: 'reason: a text of at most 1000 characters' });
+    const command: StatusAlarmCommand = { alarm, action, by: who.name, reason: typeof b.reason === 'string' ? b.reason : '' };
+    if (action === 'shelve') {
+      if (typeof b.minutes !== 'number' || !Number.isFinite(b.minutes) || b.minutes <= 0 || b.minutes > MAX_SHELVE_MINUTES) {
+        return sendJson(res, 400, { ok: false, error: `minutes: how long to shelve, 1–${MAX_SHELVE_MINUTES}` });
+      }
+      command.minutes = b.minutes;
+    } else if (b.minutes !== undefined) {
+      return sendJson(res, 400, { ok: false, error: `minutes applies to shelve, not ${action}` });
+    }
+    const result = alarmAction(command);
+    if (!result.ok) return sendJson(res, result.error?.startsWith('no alarm') ? 404 : 409, { ok: false, alarm, action, error: result.error ?? 'refused' });
+    // Browsers see the change at the next tick; the one that acted gets it in the answer.
+    return sendJson(res, 200, { ok: true, alarm, action, by: who.name, state: result.state ?? null, shelvedUntilMs: result.shelvedUntilMs ?? null });
+  }
+
+  // ---- live streams ---------------------------------------------------------------------------
+
+  private openStream(req: IncomingMessage, res: ServerResponse, url: URL): void {
+    const device = url.searchParams.get('device');
+    if (device !== null && this.options.state.device(device) === null) return sendJson(res, 404, { error: `no device "${device}"` });
+    const max = this.options.maxStreams ?? 32;
+    if (this.streams.size >= max) {
+      return sendJson(res, 503, { error: `too many live streams (${max}); close another browser tab or try again later` }, undefined, { 'retry-after': '10' });
+    }
+    res.writeHead(200, {
+      ...SECURITY_HEADERS,
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-store',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    req.socket.setNoDelay(true);
+    req.socket.setKeepAlive(true);
+    const stream: Stream = { res, device, alarmsVersion: -1 };
+    this.streams.add(stream);
+    const cleanup = (): void => {
+      this.streams.delete(stream);
+      if (this.streams.size === 0) this.stopTimer();
+    };
+    req.once('close', cleanup);
+    res.once('close', cleanup);
+    res.once('error', cleanup);
+    // A new browser gets everything at once; afterwards, the shared tick.
+    const state = this.options.state;
+    const alarms = this.alarmsBody();
+    stream.alarmsVersion = alarms.version;
+    let first = `retry: ${this.options.retryMs ?? 2000}\n\n`;
+    first += sseEvent('overview', JSON.stringify(state.overview()));
+    first += sseEvent('alarms', JSON.stringify(alarms));
+    if (device !== null) first += sseEvent('device', JSON.stringify(state.device(device)));
+    res.write(first);
+    this.startTimer();
+  }
+
+  private startTimer(): void {
+    if (this.timer !== null || this.streams.size === 0) return;
+    this.timer = this.clock.setTimeout(() => {
+      this.timer = null;
+      try {
+        this.tick();
+      } catch (err) {
+        this.options.logger.error({ err: (err as Error).message }, 'status stream tick failed');
+      }
+      this.startTimer();
+    }, this.options.streamIntervalMs ?? 1000);
+  }
+
+  private stopTimer(): void {
+    if (this.timer === null) return;
+    this.clock.clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  /** One second of the live streams: each view built and serialised once, whatever the number of browsers. */
+  private tick(): void {
+    if (this.streams.size === 0) return;
+    const state = this.options.state;
+    const overview = sseEvent('overview', JSON.stringify(state.overview()));
+    const alarms = this.alarmsBody();
+    let alarmsEvent: string | null = null;
+    const devices = new Map<string, string>();
+    const every = Math.max(1, Math.round((this.options.heartbeatMs ?? 15_000) / (this.options.streamIntervalMs ?? 1000)));
+    const heartbeat = ++this.ticksSinceHeartbeat >= every;
+    if (heartbeat) this.ticksSinceHeartbeat = 0;
+    for (const s of this.streams) {
+      // A browser that does not read (a suspended tab, a dead link) is skipped rather than buffered for.
+      if (s.res.writableLength > STREAM_BACKLOG_BYTES) continue;
+      let chunk = heartbeat ? ': heartbeat\n\n' : '';
+      chunk += overview;
+      if (s.alarmsVersion !== alarms.version) {
+        alarmsEvent ??= sseEvent('alarms', JSON.stringify(alarms));
+        chunk += alarmsEvent;
+        s.alarmsVersion = alarms.version;
+      }
+      if (s.device !== null) {
+        let event = devices.get(s.device);
+        if (event === undefined) {
+          // The full view went out on connect; what changes goes compactly.
+          const view = state.deviceValues(s.device);
+          event = view ? sseEvent('values', JSON.stringify(view)) : '';
+          devices.set(s.device, event);
+        }
+        chunk += event;
+      }
+      s.res.write(chunk);
     }
   }
 }
 
-function send(res: ServerResponse, status: number, type: string, body: string, headers: Record<string, string> = {}): void {
+function isOwnApiPath(path: string): boolean {
+  return (
+    path === '/api/status' ||
+    path === '/api/overview' ||
+    path === '/api/devices' ||
+    path === '/api/alarms' ||
+    path === '/api/events' ||
+    DEVICE_ROUTE.test(path) ||
+    ACTION_ROUTE.test(path)
+  );
+}
+
+function sseEvent(name: string, data: string): string {
+  // JSON.stringify never emits a raw newline, so one data line is enough.
+  return `event: ${name}\ndata: ${data}\n\n`;
+}
+
+function methodNotAllowed(res: ServerResponse, allow: string): void {
+  sendJson(res, 405, { error: 'method not allowed' }, undefined, { allow });
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown, req?: IncomingMessage, headers: Record<string, string> = {}): void {
+  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers, req);
+}
+
+function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}, req?: IncomingMessage): void {
   res.writeHead(status, {
     'content-type': type,
     'cache-control': 'no-store',
-    'x-content-type-options': 'nosniff',
-    'content-security-policy': "default-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'",
+    'content-length': String(Buffer.byteLength(body)),
+    ...SECURITY_HEADERS,
     ...headers,
   });
-  res.end(body);
+  res.end(req?.method === 'HEAD' ? undefined : body);
+}
+
+/** A request id for an action from the page, for the audit table (MQTT commands bring their own). */
+export function statusRequestId(): string {
+  return `status-page-${randomUUID()}`;
 }
