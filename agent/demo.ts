@@ -104,9 +104,11 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
   }
 
   const logger = createLogger(options.logLevel ?? 'warn');
+  // The first start's status-page password goes into the banner (it is shown only once).
+  let generatedPassword: string | null = null;
   let agent;
   try {
-    agent = await startAgent({ config, logger, version: options.version });
+    agent = await startAgent({ config, logger, version: options.version, onGeneratedPassword: (password) => (generatedPassword = password) });
   } catch (e) {
     err.write(`allbit demo: cannot start the agent: ${(e as Error).message}\n`);
     await broker.close();
@@ -125,6 +127,7 @@ export async function demoCommand(options: DemoOptions, out: NodeJS.WritableStre
       `  MQTT broker       ${broker.url}${broker.port !== options.brokerPort ? ` (port ${options.brokerPort} was taken)` : ''}`,
       `  status page       ${status ? `http://${status.host}:${status.port}` : 'disabled'}${status && status.port !== options.statusPort ? ` (port ${options.statusPort} was taken)` : ''}`,
       `  outbox            ${config.buffer.path}`,
+      `  log in to act     ${generatedPassword ? `any name, password ${generatedPassword} (shown this once; stored as a hash in ${config.status.passwordFile})` : `any name, with the password shown at the first start (new one: allbit password --config ${config.file} --generate)`}`,
       ``,
       `  watch the data:   mosquitto_sub -h ${broker.host} -p ${broker.port} -t '${config.mqtt.topicPrefix}/#' -v`,
       ``,

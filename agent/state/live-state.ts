@@ -93,8 +93,11 @@ export interface DeviceSummary {
   health: DeviceHealth;
   driver: DriverStats | null;
   tagCount: number;
-  /** Tags by quality as shown (a stale value counts as uncertain). */
-  quality: { good: number; uncertain: number; bad: number };
+  /**
+   * Tags by quality as shown (a stale value counts as uncertain). `notApplicable`: the part of
+   * `bad` that is a calculated value with no meaning now (an idle machine's efficiency) — not a fault.
+   */
+  quality: { good: number; uncertain: number; bad: number; notApplicable: number };
 }
 
 export interface AlarmCounts {
@@ -342,9 +345,12 @@ export class LiveState {
     const devices: DeviceSummary[] = [];
     for (const d of this.devices.values()) {
       const staleAfterMs = this.staleAfterMs(d);
-      const quality = { good: 0, uncertain: 0, bad: 0 };
+      const quality = { good: 0, uncertain: 0, bad: 0, notApplicable: 0 };
       for (const t of d.tags) {
-        if (t.quality === 'bad') quality.bad++;
+        if (t.quality === 'bad') {
+          quality.bad++;
+          if (t.reason === 'not-applicable') quality.notApplicable++;
+        }
         else if (t.quality === 'uncertain' || nowMs - t.receivedMs > staleAfterMs) quality.uncertain++;
         else quality.good++;
       }

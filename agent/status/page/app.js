@@ -200,8 +200,11 @@ function renderDeviceCards(o) {
     f.errors.title = d.health.lastError || '';
     setText(f.backoff, backoffText(d.health, o.nowMs));
     const q = d.quality;
-    setText(f.tags, q.good === d.tagCount ? d.tagCount + ', all good' : d.tagCount + ': ' + [q.good + ' good', q.uncertain ? q.uncertain + ' uncertain' : '', q.bad ? q.bad + ' bad' : ''].filter(Boolean).join(', '));
-    setClass(f.tags, q.bad ? 'bad' : q.uncertain ? 'uncertain' : '');
+    // A calculated value with no meaning now (not-applicable) is counted apart: it is not a fault.
+    const na = q.notApplicable || 0;
+    const faults = q.bad - na;
+    setText(f.tags, q.good === d.tagCount ? d.tagCount + ', all good' : d.tagCount + ': ' + [q.good + ' good', q.uncertain ? q.uncertain + ' uncertain' : '', faults ? faults + ' bad' : '', na ? na + ' n/a' : ''].filter(Boolean).join(', '));
+    setClass(f.tags, faults ? 'bad' : q.uncertain ? 'uncertain' : '');
   }
 }
 
