@@ -21,6 +21,17 @@ const device: DeviceSpec = {
 };
 
 describe('LiveState', () => {
+  it('overview counts a calculated value with no meaning now (not-applicable) apart from faults', () => {
+    const state = new LiveState({ id: 'gw', name: 'gw', version: 't', startedMs: 0 }, () => 1000);
+    const device = { ...calcDevice() };
+    state.addDevice(device, 0);
+    state.recordReadings('calc-1', [
+      { device: 'calc-1', tag: 'kw_per_ton', value: null, unit: 'kW/TR', quality: 'bad', reason: 'not-applicable', timestampMs: 1000 },
+      { device: 'calc-1', tag: 'cop', value: null, unit: '', quality: 'bad', reason: 'comm-lost', timestampMs: 1000 },
+    ], 2);
+    expect(state.overview().devices[0].quality).toEqual({ good: 0, uncertain: 0, bad: 2, notApplicable: 1 });
+  });
+
   it('starts every tag bad (not-connected) and records the latest reading', () => {
     let now = 10_000;
     const state = new LiveState({ id: 'gw', name: 'gw', version: '1', startedMs: now }, () => now);
@@ -62,7 +73,7 @@ describe('LiveState', () => {
     state.recordReadings('ups-1', [{ device: 'ups-1', tag: 'load_pct', value: 42.5, unit: '%', quality: 'good', timestampMs: now }], 1);
     expect(state.overview()).toMatchObject({ buffering: false, devices: [{ quality: { good: 1, uncertain: 0, bad: 0 } }] });
     now += 4001;
-    expect(state.overview().devices[0].quality).toEqual({ good: 0, uncertain: 1, bad: 0 });
+    expect(state.overview().devices[0].quality).toEqual({ good: 0, uncertain: 1, bad: 0, notApplicable: 0 });
     state.setBroker({ state: 'disconnected', sinceMs: now, lastError: 'ECONNREFUSED', acked: 0 });
     expect(state.overview().buffering).toBe(true);
   });
@@ -153,3 +164,12 @@ describe('LiveState', () => {
     expect(h.series(179 * 60_000, [0]).values.get(0)!.at(-1)).toBe(179);
   });
 });
+
+function calcDevice(): DeviceSpec {
+  const tag = (name: string) => ({ name, description: '', unit: '', source: { output: name, type: 'float64' as const }, scale: 1, offset: 0, deadband: 0, maxSilenceMs: 0 });
+  return {
+    id: 'calc-1', name: 'calc-1', connection: { protocol: 'calc', calculation: { model: 'chiller', source: 'chiller-1', inputs: {}, params: { nominalCoolingKw: 1760 }, maxInputAgeMs: 10_000 } },
+    pollIntervalMs: 1000, timeoutMs: 1000, maxGapRegisters: 0, maxGapBits: 0, maxRegistersPerRequest: 125, maxBitsPerRequest: 2000, backoffInitialMs: 1000, backoffMaxMs: 60_000,
+    tags: [tag('kw_per_ton'), tag('cop')],
+  };
+}
