@@ -7,6 +7,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { loadConfigText } from '../config/load.js';
+import { generatePassword, hashPassword, writePasswordFile } from '../agent/status/password-file.js';
 import type { SimDevice } from './sim-process.js';
 import { bulkProfile } from './bulk-device.js';
 
@@ -22,12 +23,12 @@ export interface AgentConfigOptions {
 
 export const PLANT_PROFILES = ['chiller', 'cooling-tower', 'transformer', 'ups'] as const;
 
-function configDocument(options: Omit<AgentConfigOptions, 'dir'> & { bufferPath: string; profileDir: string }): object {
+function configDocument(options: Omit<AgentConfigOptions, 'dir'> & { bufferPath: string; profileDir: string; passwordFile?: string }): object {
   return {
     gateway: { id: options.gatewayId, name: `allbit bench ${options.gatewayId}` },
     mqtt: { url: options.brokerUrl },
     buffer: { path: options.bufferPath },
-    status: { enabled: true, host: '127.0.0.1', port: 0 },
+    status: { enabled: true, host: '127.0.0.1', port: 0, ...(options.passwordFile ? { passwordFile: options.passwordFile } : {}) },
     defaults: { pollIntervalMs: options.pollIntervalMs, timeoutMs: 1000, maxSilenceMs: 0 },
     profileDirs: [options.profileDir],
     log: { level: 'info' },
@@ -49,8 +50,12 @@ export function writeAgentConfig(options: AgentConfigOptions): string {
   for (const size of new Set(options.devices.filter((d) => d.profile === 'bulk').map((d) => d.tags!))) {
     writeFileSync(join(profileDir, `bench-bulk-${size}.yaml`), stringify(bulkProfile(size)));
   }
+  // The status page's password exists already, as on a gateway after its first start: the one-off
+  // scrypt hash of a first start (32 MiB for a moment) would otherwise be the agent's peak RSS.
+  const passwordFile = join(options.dir, 'status-password.json');
+  writePasswordFile(passwordFile, hashPassword(generatePassword()));
   const file = join(options.dir, 'allbit.yaml');
-  writeFileSync(file, stringify(configDocument({ ...options, bufferPath: join(options.dir, 'outbox.db'), profileDir })));
+  writeFileSync(file, stringify(configDocument({ ...options, bufferPath: join(options.dir, 'outbox.db'), profileDir, passwordFile })));
   return file;
 }
 

@@ -15,6 +15,7 @@ import { modbusAddressOf } from '../agent/core/tag.js';
 import type { GatewayView } from '../agent/state/live-state.js';
 import type { ProbeReport } from './agent-probe.js';
 import type { Arrival } from './broker-process.js';
+import { openBrowserStreams, type BrowserStreamsReport } from './browsers.js';
 import { BENCH_DIR, nextMessage } from './children.js';
 import { CpuWindow, memory } from './proc.js';
 import type { GcTraceSummary } from './gc-trace.js';
@@ -40,6 +41,8 @@ export interface PipelineOptions {
   logFile: string;
   /** Emulate an operator with the status page open: GET /api/status once a second during the window. */
   statusPage?: boolean;
+  /** Emulate N browsers with the status page open, each on one device's live stream (bench/browsers.ts). */
+  browsers?: number;
 }
 
 export interface RequestsPerCycle {
@@ -97,6 +100,8 @@ export interface PipelineResult {
   statusApi: { ms: number; bytes: number };
   /** With --status-page: the once-a-second /api/status reads made during the window, ms. */
   statusPageReads: Distribution | null;
+  /** With --browsers: what the emulated browsers received during the window. */
+  browsers: BrowserStreamsReport | null;
   logWarnings: { count: number; examples: string[] };
   holeSplits: number;
   /** The in-process probe (bench/agent-probe.ts): event-loop delay, GC, heap. */
@@ -129,7 +134,8 @@ function startAgentProcess(configFile: string, profileDir: string | undefined, e
     pathToFileURL(join(BENCH_DIR, 'agent-probe.js')).href,
     ...(profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : []),
   ];
-  const child = spawn(process.execPath, [...flags, BIN, 'run', '--config', configFile, '--log-level', 'info'], {
+  // As the npm scripts, the bin's shebang and the systemd unit in docs/operations.md start it.
+  const child = spawn(process.execPath, ['--max-semi-space-size=8', ...flags, BIN, 'run', '--config', configFile, '--log-level', 'info'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     cwd: PACKAGE_ROOT,
     env: { ...process.env, ALLBIT_BENCH_PROBE_FILE: probeFile },
@@ -231,6 +237,8 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     agent.child.kill('SIGUSR2'); // probe: window starts
     subscriber.startWindow();
     const windowUs = { start: Number(process.hrtime.bigint() / 1000n), end: 0 };
+    // Browsers connect just before the window opens, so it measures their steady state.
+    const browsers = options.browsers ? await openBrowserStreams(address, options.browsers) : null;
     cpu.start();
     const pageReads: number[] = [];
     const page = options.statusPage
@@ -241,6 +249,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
     await sleep(options.measureS * 1000);
     if (page) clearInterval(page);
     const { percent, foreign, kernel, steal } = cpu.stop();
+    const browsersReport = browsers?.stop() ?? null;
     windowUs.end = Number(process.hrtime.bigint() / 1000n);
     const window = subscriber.stopWindow();
     const mem = memory(pid);
@@ -320,6 +329,7 @@ export async function runPipeline(options: PipelineOptions): Promise<PipelineRes
       continuity: subscriber.continuityReport(),
       statusApi: { ms: distribution(statusMs).p50, bytes: after.bytes },
       statusPageReads: options.statusPage ? distribution(pageReads) : null,
+      browsers: browsersReport,
       logWarnings: { count: agent.warningCount, examples: agent.warnings },
       holeSplits: agent.holeSplits,
       probe,

@@ -23,6 +23,8 @@ export interface BenchReport {
     agentNodeFlags: string[];
     bulkServer: 'fast' | 'modbus-serial';
     statusPage: boolean;
+    /** Emulated browsers on the live stream during the window (--browsers). */
+    browsers?: number;
     /** Whether the modbus and mqtt baselines spread the devices over the interval like the agent. */
     baselinesSpread: boolean;
     /** Whether the agent ran with the daily report (its history counts every reading). */
@@ -120,6 +122,7 @@ export function formatReport(report: BenchReport): string {
     row('agent heap used / total, MB (end)', (s) => (s.pipeline.probe ? `${num(s.pipeline.probe.memoryMb.heapUsed)} / ${num(s.pipeline.probe.memoryMb.heapTotal)}` : '–')),
     row('  after a full GC: heap used, RSS, MB', (s) => (s.pipeline.probe?.afterFullGcMb ? `${num(s.pipeline.probe.afterFullGcMb.heapUsed)}, ${num(s.pipeline.probe.afterFullGcMb.rss)}` : '–')),
     ...(report.settings.statusPage ? [row('  status page reads in window p50 / max, ms', (s) => (s.pipeline.statusPageReads ? `${num(s.pipeline.statusPageReads.p50)} / ${num(s.pipeline.statusPageReads.max)}` : '–'))] : []),
+    ...(report.settings.browsers ? [row('  browsers: stream events in window, KB/s received', (s) => (s.pipeline.browsers ? `${num(Object.values(s.pipeline.browsers.events).reduce((a, b) => a + b, 0))}, ${num(s.pipeline.browsers.bytes / 1024 / Math.max(1, s.pipeline.window.seconds))}${s.pipeline.browsers.failures ? ` (${s.pipeline.browsers.failures} failed)` : ''}` : '–'))] : []),
     row('GET /api/status (outside window): ms, KB', (s) => `${num(s.pipeline.statusApi.ms)}, ${num(s.pipeline.statusApi.bytes / 1024)}`),
     row('agent start → "agent started", ms', (s) => num(s.pipeline.startupMs)),
   ]);
@@ -127,7 +130,8 @@ export function formatReport(report: BenchReport): string {
   const flags =
     (report.settings.agentNodeFlags.length ? ` — agent node flags: ${report.settings.agentNodeFlags.join(' ')}` : '') +
     (report.settings.bulkServer !== 'fast' ? ` — bulk devices served by ${report.settings.bulkServer}` : '') +
-    (report.settings.statusPage ? ' — status page open (GET /api/status every second)' : '');
+    (report.settings.statusPage ? ' — status page open (GET /api/status every second)' : '') +
+    (report.settings.browsers ? ` — ${report.settings.browsers} browsers on the live stream (overview + one device each)` : '');
   const parts = [`## allbit bench — ${report.machine.cores} × ${report.machine.cpuModel}, Node ${report.machine.node}, ${report.startedAt}${flags}`];
   if (S.length > 0) parts.push('', main);
 

@@ -23,6 +23,10 @@
  *                             promotion rates over the window (costs a little CPU)
  *   --status-page             GET /api/status once a second during the window, as the status page
  *                             does while an operator has it open (off by default)
+ *   --browsers N              N operators with the status page open during the window: each an
+ *                             HTTP client of the page's live stream (/api/events?device=ID, the
+ *                             largest devices first) in the bench process — the agent's side of a
+ *                             browser; rendering is the browser's cost, not the gateway's
  *   --baselines-at-once       modbus and mqtt baselines poll/publish every device at the same
  *                             instant instead of spread over the interval like the agent
  *   --bulk-server S           fast (default: bench/fast-modbus-server.ts) or modbus-serial (ServerTCP)
@@ -96,6 +100,7 @@ async function main(): Promise<void> {
       'bulk-server': { type: 'string', default: 'fast' },
       'gc-trace': { type: 'boolean', default: false },
       'status-page': { type: 'boolean', default: false },
+      browsers: { type: 'string', default: '0' },
       'baselines-at-once': { type: 'boolean', default: false },
       sections: { type: 'string', default: 'pipeline,rtu,opcua,alarms' },
       'opcua-items': { type: 'string', default: '1000,10000' },
@@ -103,6 +108,8 @@ async function main(): Promise<void> {
     },
   });
   const sections = values.sections!.split(',').map((s) => s.trim());
+  const browsers = Number(values.browsers);
+  if (!Number.isInteger(browsers) || browsers < 0 || browsers > 32) throw new Error(`--browsers: 0–32 (the status server's stream cap), got "${values.browsers}"`);
   for (const s of sections) if (!['pipeline', 'rtu', 'opcua', 'alarms'].includes(s)) throw new Error(`--sections: pipeline, rtu, opcua, alarms; got "${s}"`);
   const agentNodeFlags = [...values['agent-node-flags']!.split(/\s+/).filter(Boolean), ...(values['gc-trace'] ? ['--trace-gc-nvp'] : [])];
   const bulkServer = values['bulk-server'] as 'fast' | 'modbus-serial';
@@ -160,7 +167,7 @@ async function main(): Promise<void> {
 
         const profileDir = values.profile ? join(resultsDir, 'profiles', label(tags)) : undefined;
         process.stdout.write(`[${label(tags)}] agent: warm-up ${warmupS} s, measuring ${measureS} s\n`);
-        const pipeline = await runPipeline({ configFile, gatewayId, subscriber, broker: broker.child, sim: sim.child, expectedTags, warmupS, measureS, profileDir, agentNodeFlags, logFile: join(resultsDir, `agent-${label(tags)}.log`), statusPage: values['status-page'] });
+        const pipeline = await runPipeline({ configFile, gatewayId, subscriber, broker: broker.child, sim: sim.child, expectedTags, warmupS, measureS, profileDir, agentNodeFlags, logFile: join(resultsDir, `agent-${label(tags)}.log`), statusPage: values['status-page'], browsers });
         if (profileDir) pipeline.profile = readProfile(profileDir, pipeline.profileWindowUs);
         if (values['gc-trace']) pipeline.gcTrace = summariseGcTrace(join(resultsDir, `agent-${label(tags)}.log`)) ?? undefined;
         process.stdout.write(
@@ -208,7 +215,7 @@ async function main(): Promise<void> {
     durationS: (Date.now() - startedMs) / 1000,
     machine: info,
     machineBusyBeforePercent: busy,
-    settings: { pollIntervalMs: POLL_INTERVAL_MS, maxSilenceMs: 0, measureS, warmupS, baselineMeasureS, plantTags, bulkTagsPerDevice: BULK_TAGS_PER_DEVICE, profiled: values.profile!, agentNodeFlags, report: !values['no-report'], bulkServer, statusPage: values['status-page']!, baselinesSpread: !values['baselines-at-once'] },
+    settings: { pollIntervalMs: POLL_INTERVAL_MS, maxSilenceMs: 0, measureS, warmupS, baselineMeasureS, plantTags, bulkTagsPerDevice: BULK_TAGS_PER_DEVICE, profiled: values.profile!, agentNodeFlags, report: !values['no-report'], bulkServer, statusPage: values['status-page']!, browsers, baselinesSpread: !values['baselines-at-once'] },
     scenarios,
     sections,
     rtu,
