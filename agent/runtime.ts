@@ -300,7 +300,11 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   });
   // Operator actions (MQTT commands and the status page alike): applied, recorded (who, when, why)
   // as alarm events in the outbox and in the local audit table.
+  // Set when stop() begins: an operator action arriving while the stores close would be applied in
+  // memory but not recorded (audit, state, outbox), so it is refused instead.
+  let closing = false;
   const applyAlarmCommand = (command: AlarmCommand): StatusAlarmResult => {
+    if (closing) return { ok: false, error: 'the gateway is stopping: the action was not applied, try again once it is back' };
     const nowMs = clock.now();
     const result = alarms!.act(
       command.alarm,
@@ -498,7 +502,10 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     outbox,
     stop() {
       stopping ??= (async () => {
+        closing = true;
         state.setReady(false);
+        // The page first: no operator action may arrive once the stores begin to close.
+        await status?.stop();
         stateTicker.stop();
         alarmTicker.stop();
         await Promise.all([...loops.values()].map((l) => l.stop()));
@@ -530,7 +537,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         await forwarder.stop();
         await publisher.stop();
         outbox.close();
-        await status?.stop();
         logger.info({}, 'agent stopped');
       })();
       return stopping;

@@ -70,7 +70,7 @@ function resolveOne(c: CalculatedDeviceConfig, at: string, known: ReadonlyMap<st
       const refs: TagRef[] = [];
       written.forEach((name, i) => {
         const [device, tag] = name.split('.') as [string, string];
-        const ref = checkTag(known.get(device), device, tag, `${where}[${i}]`, issues, true);
+        const ref = checkTag(known.get(device), device, tag, `${where}[${i}]`, issues, true, input.unit);
         if (ref) {
           refs.push(ref);
           sources.add(known.get(device)!);
@@ -91,7 +91,7 @@ function resolveOne(c: CalculatedDeviceConfig, at: string, known: ReadonlyMap<st
       if (input.required) issues.push({ path: where, message: `device ${source.id} has no tag "${tagName}" (the default for ${input.name}, ${input.description}): name the tag that holds it` });
       continue;
     }
-    const ref = checkTag(source, source.id, tagName, where, issues, input.name !== 'running');
+    const ref = checkTag(source, source.id, tagName, where, issues, input.name !== 'running', input.unit);
     if (ref) inputs[input.name] = [ref];
   }
   if (source) sources.add(source);
@@ -152,8 +152,12 @@ function resolveOne(c: CalculatedDeviceConfig, at: string, known: ReadonlyMap<st
   };
 }
 
-/** The tag as an input reference, or an issue: it must exist and (unless `running`) be numeric. */
-function checkTag(device: DeviceSpec | undefined, deviceId: string, tagName: string, at: string, issues: ConfigIssue[], numeric: boolean): TagRef | undefined {
+/**
+ * The tag as an input reference, or an issue: it must exist, be numeric (unless `running`), and be
+ * in the unit the formula expects when the tag states one (a meter in W summed as kW would make PUE
+ * read 0.001). A tag without a unit is taken as it is.
+ */
+function checkTag(device: DeviceSpec | undefined, deviceId: string, tagName: string, at: string, issues: ConfigIssue[], numeric: boolean, unit?: string): TagRef | undefined {
   if (!device) {
     issues.push({ path: at, message: `no device "${deviceId}" (a calculation reads field devices and calculated devices listed before it)` });
     return undefined;
@@ -166,6 +170,10 @@ function checkTag(device: DeviceSpec | undefined, deviceId: string, tagName: str
   const type = 'type' in tag.source ? tag.source.type : undefined;
   if (numeric && (type === 'bool' || type === 'string')) {
     issues.push({ path: at, message: `tag ${device.id}.${tagName} is ${type}: this input needs a number` });
+    return undefined;
+  }
+  if (unit !== undefined && tag.unit.trim() !== '' && tag.unit.trim().toLowerCase() !== unit.toLowerCase()) {
+    issues.push({ path: at, message: `tag ${device.id}.${tagName} is in "${tag.unit}", this input needs ${unit} (convert it on the tag: scale and unit)` });
     return undefined;
   }
   return { device: device.id, tag: tagName };

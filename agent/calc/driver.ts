@@ -11,8 +11,8 @@
  *   (an idle chiller has no kW/ton, a UPS without a declining battery has no replacement date);
  * - uncertain when an input it depends on is uncertain (out of its plausible range, for example);
  * - good otherwise.
- * Counters (energy, loss of life) keep their total: while an input is unusable they stop counting
- * and say so with quality uncertain.
+ * Counters (energy, loss of life) keep their total: while an input is unusable or uncertain they
+ * stop counting and say so with quality uncertain (a reset-free total must not keep a glitch).
  */
 import { CALCULATION_MODEL_DEFS, outputsOf, type CalculationSpec } from '../core/calculation.js';
 import type { Clock } from '../core/clock.js';
@@ -87,7 +87,9 @@ export class CalculatedDeviceDriver implements Driver {
       else inputs[def.name] = each[0].value;
       status.set(def.name, each.find((s) => s.quality === 'bad') ?? each.find((s) => s.quality === 'uncertain') ?? each[0]);
     }
-    const step = this.model.step(this.state, inputs, lists, nowMs, this.spec.params);
+    const uncertain = new Set<string>();
+    for (const [name, st] of status) if (st.quality === 'uncertain') uncertain.add(name);
+    const step = this.model.step(this.state, inputs, lists, nowMs, this.spec.params, uncertain);
     this.state = step.state;
     this.computations++;
     return outputs.map((output, tagIndex) => this.sample(tagIndex, output, tidy(step.values[output] ?? null), status, nowMs));
@@ -124,6 +126,7 @@ export class CalculatedDeviceDriver implements Driver {
     if (counter) {
       if (value === null) return { tagIndex, quality: 'bad', reason: 'not-applicable', timestampMs: nowMs };
       if (bad) return { tagIndex, value, quality: 'uncertain', detail: `not counting: ${bad.detail}`, timestampMs: nowMs };
+      if (uncertain) return { tagIndex, value, quality: 'uncertain', detail: `not counting: ${uncertain.detail}`, timestampMs: nowMs };
       return { tagIndex, value, quality: 'good', timestampMs: nowMs };
     }
     if (bad) return { tagIndex, quality: 'bad', reason: bad.reason!, detail: bad.detail!, timestampMs: nowMs };

@@ -54,8 +54,16 @@ export interface CalcModel {
   deps: Readonly<Record<string, readonly string[]>>;
   counters: Readonly<Record<string, readonly string[]>>;
   init(): ModelState;
-  step(state: ModelState, inputs: InputValues, lists: ListInputValues, nowMs: number, params: Readonly<Record<string, number>>): ModelStep;
+  /**
+   * `uncertain` names the inputs whose value is uncertain now (out of range, or marked so by the
+   * device): outputs may use them (and are marked uncertain), counters do not count them — a
+   * reset-free total must not keep a glitch forever.
+   */
+  step(state: ModelState, inputs: InputValues, lists: ListInputValues, nowMs: number, params: Readonly<Record<string, number>>, uncertain: ReadonlySet<string>): ModelStep;
 }
+
+/** The value a counter may integrate: null when the input is uncertain. */
+const countable = (uncertain: ReadonlySet<string>, name: string, value: number | null): number | null => (uncertain.has(name) ? null : value);
 
 const num = (v: number | boolean | null | undefined): number | null => (typeof v === 'number' && Number.isFinite(v) ? v : null);
 const runningOf = (v: number | boolean | null | undefined): boolean | null | undefined => (v === undefined ? undefined : typeof v === 'boolean' ? v : typeof v === 'number' ? v !== 0 : null);
@@ -78,11 +86,11 @@ const chiller: CalcModel = {
   },
   counters: { energy_kwh: ['powerKw'] },
   init: () => ({}),
-  step(state, i, _lists, nowMs, p) {
+  step(state, i, _lists, nowMs, p, uncertain) {
     const rating = { nominalCoolingKw: p.nominalCoolingKw, ...(p.minLoadFraction !== undefined ? { minLoadFraction: p.minLoadFraction } : {}) };
     const running = runningOf(i.running);
     const eff = { powerKw: num(i.powerKw), coolingKw: num(i.coolingKw), ...(running !== undefined ? { running } : {}) };
-    const energy = stepEnergy(state.energy, num(i.powerKw), nowMs);
+    const energy = stepEnergy(state.energy, countable(uncertain, 'powerKw', num(i.powerKw)), nowMs);
     return {
       values: {
         kw_per_ton: chillerKwPerTon(eff, rating),
@@ -105,7 +113,7 @@ const coolingTower: CalcModel = {
   },
   counters: { energy_kwh: ['fanPowerKw'] },
   init: () => ({}),
-  step(state, i, _lists, nowMs, p) {
+  step(state, i, _lists, nowMs, p, uncertain) {
     const h = coolingTowerHealth(
       { enteringWaterC: num(i.enteringWaterC), leavingWaterC: num(i.leavingWaterC), wetBulbC: num(i.wetBulbC) },
       p.minRangeK !== undefined ? { minRangeK: p.minRangeK } : {},
@@ -113,7 +121,7 @@ const coolingTower: CalcModel = {
     const values: Record<string, number | null> = { approach: h.approachK, range: h.rangeK, effectiveness_pct: h.effectiveness === null ? null : h.effectiveness * 100 };
     const next: ModelState = {};
     if (i.fanPowerKw !== undefined) {
-      const energy = stepEnergy(state.energy, num(i.fanPowerKw), nowMs);
+      const energy = stepEnergy(state.energy, countable(uncertain, 'fanPowerKw', num(i.fanPowerKw)), nowMs);
       values.energy_kwh = energy.totalKwh;
       next.energy = energy;
     }
@@ -127,7 +135,7 @@ const transformer: CalcModel = {
   deps: { hot_spot_temp: ['loadPct', 'ambientC', 'topOilC'], ageing_factor: ['loadPct', 'ambientC', 'topOilC'] },
   counters: { loss_of_life_h: ['loadPct', 'ambientC', 'topOilC'], energy_kwh: ['powerKw'] },
   init: () => ({ thermal: initialTransformerThermalState() }),
-  step(state, i, _lists, nowMs, p) {
+  step(state, i, _lists, nowMs, p, uncertain) {
     const params: TransformerThermalParams = { ...ONAN_DISTRIBUTION_TRANSFORMER };
     for (const name of THERMAL_PARAM_NAMES) if (p[name] !== undefined) params[name] = p[name];
     const loadPct = num(i.loadPct);
@@ -137,11 +145,12 @@ const transformer: CalcModel = {
       ambientC: num(i.ambientC),
       ...(i.topOilC !== undefined ? { topOilC: num(i.topOilC) } : {}),
     }, params);
-    const ageing = ageingStep((state.ageing as AgeingAccumulator | undefined) ?? newAgeingAccumulator(), { tMs: nowMs, hotSpotC: thermal.hotSpotC });
+    const fromUncertain = ['loadPct', 'ambientC', 'topOilC'].some((n) => uncertain.has(n));
+    const ageing = ageingStep((state.ageing as AgeingAccumulator | undefined) ?? newAgeingAccumulator(), { tMs: nowMs, hotSpotC: thermal.hotSpotC, quality: fromUncertain ? 'uncertain' : 'good' });
     const values: Record<string, number | null> = { hot_spot_temp: thermal.hotSpotC, ageing_factor: thermal.ageingFactor, loss_of_life_h: ageing.lossOfLifeHours };
     const next: ModelState = { thermal: thermal.state, ageing };
     if (i.powerKw !== undefined) {
-      const energy = stepEnergy(state.energy, num(i.powerKw), nowMs);
+      const energy = stepEnergy(state.energy, countable(uncertain, 'powerKw', num(i.powerKw)), nowMs);
       values.energy_kwh = energy.totalKwh;
       next.energy = energy;
     }
@@ -163,7 +172,7 @@ const ups: CalcModel = {
   },
   counters: { energy_kwh: ['outputKw'] },
   init: () => ({ points: [] }),
-  step(state, i, _lists, nowMs, p) {
+  step(state, i, _lists, nowMs, p, uncertain) {
     const values: Record<string, number | null> = { efficiency_pct: upsEfficiencyPct({ inputKw: num(i.inputKw), outputKw: num(i.outputKw) }, { ratedKw: p.ratedKw }) };
     if (p.batteryEnergyKwh !== undefined) {
       values.runtime_min = batteryRuntimeMin(
@@ -183,7 +192,7 @@ const ups: CalcModel = {
       values.battery_health_trend = trend === null ? null : trend.slopePctPer30Days;
       values.battery_replace_days = trend?.projectedReplacementMs == null ? null : Math.max(0, (trend.projectedReplacementMs - nowMs) / MS_PER_DAY);
     }
-    const energy = stepEnergy(state.energy, num(i.outputKw), nowMs);
+    const energy = stepEnergy(state.energy, countable(uncertain, 'outputKw', num(i.outputKw)), nowMs);
     values.energy_kwh = energy.totalKwh;
     return { values, state: { points, energy } };
   },
@@ -209,12 +218,12 @@ const facility: CalcModel = {
   },
   counters: { it_energy_kwh: ['itMeters'], facility_energy_kwh: ['facilityMeters'], cooling_energy_kwh: ['coolingMeters'] },
   init: () => ({}),
-  step(state, _i, lists, nowMs, p) {
+  step(state, _i, lists, nowMs, p, uncertain) {
     const options = p.minItKw !== undefined ? { minItKw: p.minItKw } : {};
     const it = sum(lists.itMeters);
     const total = sum(lists.facilityMeters);
-    const itEnergy = stepEnergy(state.it, it, nowMs);
-    const facilityEnergy = stepEnergy(state.facility, total, nowMs);
+    const itEnergy = stepEnergy(state.it, countable(uncertain, 'itMeters', it), nowMs);
+    const facilityEnergy = stepEnergy(state.facility, countable(uncertain, 'facilityMeters', total), nowMs);
     const values: Record<string, number | null> = {
       it_load_kw: it,
       facility_power_kw: total,
@@ -225,7 +234,7 @@ const facility: CalcModel = {
     const next: ModelState = { it: itEnergy, facility: facilityEnergy };
     if (lists.coolingMeters !== undefined) {
       const cooling = sum(lists.coolingMeters);
-      const coolingEnergy = stepEnergy(state.cooling, cooling, nowMs);
+      const coolingEnergy = stepEnergy(state.cooling, countable(uncertain, 'coolingMeters', cooling), nowMs);
       values.cooling_power_kw = cooling;
       values.cooling_kw_per_it_kw = coolingKwPerItKw(cooling, it, options);
       values.cooling_energy_kwh = coolingEnergy.totalKwh;

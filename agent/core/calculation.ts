@@ -19,6 +19,8 @@ export interface CalculationInputDef {
   list?: true;
   /** Without it, the outputs that need it are never computed (and the config must not leave a required input unnamed). */
   required: boolean;
+  /** The unit the formula expects; a tag with another (non-empty) unit is refused at load. Absent for bools. */
+  unit?: string;
 }
 
 export interface CalculationParamDef {
@@ -62,13 +64,13 @@ export const CALCULATION_MODEL_DEFS: Readonly<Record<CalculationModel, Calculati
   chiller: {
     description: 'Chiller efficiency and approaches (kW/ton, COP, evaporator and condenser approach, chilled-water ΔT) and an energy counter',
     inputs: [
-      { name: 'powerKw', description: 'compressor input power (kW)', defaultTag: 'power_kw', required: true },
-      { name: 'coolingKw', description: 'cooling delivered, evaporator duty (kW)', defaultTag: 'cooling_load_kw', required: true },
-      { name: 'chwSupplyC', description: 'chilled-water supply temperature (°C)', defaultTag: 'chw_supply_temp', required: true },
-      { name: 'chwReturnC', description: 'chilled-water return temperature (°C)', defaultTag: 'chw_return_temp', required: true },
-      { name: 'cwLeavingC', description: 'condenser water leaving temperature (°C)', defaultTag: 'cw_leaving_temp', required: true },
-      { name: 'evapSatC', description: 'evaporator saturation temperature (°C)', defaultTag: 'evap_sat_temp', required: true },
-      { name: 'condSatC', description: 'condenser saturation temperature (°C)', defaultTag: 'cond_sat_temp', required: true },
+      { name: 'powerKw', description: 'compressor input power (kW)', defaultTag: 'power_kw', unit: 'kW', required: true },
+      { name: 'coolingKw', description: 'cooling delivered, evaporator duty (kW)', defaultTag: 'cooling_load_kw', unit: 'kW', required: true },
+      { name: 'chwSupplyC', description: 'chilled-water supply temperature (°C)', defaultTag: 'chw_supply_temp', unit: '°C', required: true },
+      { name: 'chwReturnC', description: 'chilled-water return temperature (°C)', defaultTag: 'chw_return_temp', unit: '°C', required: true },
+      { name: 'cwLeavingC', description: 'condenser water leaving temperature (°C)', defaultTag: 'cw_leaving_temp', unit: '°C', required: true },
+      { name: 'evapSatC', description: 'evaporator saturation temperature (°C)', defaultTag: 'evap_sat_temp', unit: '°C', required: true },
+      { name: 'condSatC', description: 'condenser saturation temperature (°C)', defaultTag: 'cond_sat_temp', unit: '°C', required: true },
       { name: 'running', description: 'compressor running (bool); without it the load thresholds decide', defaultTag: 'running', required: false },
     ],
     params: [
@@ -87,10 +89,10 @@ export const CALCULATION_MODEL_DEFS: Readonly<Record<CalculationModel, Calculati
   'cooling-tower': {
     description: 'Cooling-tower approach, range and effectiveness, and a fan energy counter',
     inputs: [
-      { name: 'enteringWaterC', description: 'hot water entering the tower (°C)', defaultTag: 'entering_water_temp', required: true },
-      { name: 'leavingWaterC', description: 'cold water leaving the tower (°C)', defaultTag: 'leaving_water_temp', required: true },
-      { name: 'wetBulbC', description: 'ambient wet-bulb temperature (°C)', defaultTag: 'ambient_wet_bulb', required: true },
-      { name: 'fanPowerKw', description: 'fan motor power (kW)', defaultTag: 'fan_power_kw', required: false },
+      { name: 'enteringWaterC', description: 'hot water entering the tower (°C)', defaultTag: 'entering_water_temp', unit: '°C', required: true },
+      { name: 'leavingWaterC', description: 'cold water leaving the tower (°C)', defaultTag: 'leaving_water_temp', unit: '°C', required: true },
+      { name: 'wetBulbC', description: 'ambient wet-bulb temperature (°C)', defaultTag: 'ambient_wet_bulb', unit: '°C', required: true },
+      { name: 'fanPowerKw', description: 'fan motor power (kW)', defaultTag: 'fan_power_kw', unit: 'kW', required: false },
     ],
     params: [{ name: 'minRangeK', description: 'effectiveness is left out below this range (default 0.5 K)', unit: 'K', required: false, min: 0 }],
     outputs: [
@@ -103,10 +105,10 @@ export const CALCULATION_MODEL_DEFS: Readonly<Record<CalculationModel, Calculati
   transformer: {
     description: 'Transformer winding hot spot and insulation ageing (IEEE C57.91), and an energy counter',
     inputs: [
-      { name: 'loadPct', description: 'load as share of the rating (%)', defaultTag: 'load_pct', required: true },
-      { name: 'ambientC', description: 'ambient air temperature (°C)', defaultTag: 'ambient_temp', required: true },
-      { name: 'topOilC', description: 'measured top-oil temperature (°C); without it top oil is modelled from ambient', defaultTag: 'oil_temp', required: false },
-      { name: 'powerKw', description: 'active power (kW)', defaultTag: 'active_power_kw', required: false },
+      { name: 'loadPct', description: 'load as share of the rating (%)', defaultTag: 'load_pct', unit: '%', required: true },
+      { name: 'ambientC', description: 'ambient air temperature (°C)', defaultTag: 'ambient_temp', unit: '°C', required: true },
+      { name: 'topOilC', description: 'measured top-oil temperature (°C); without it top oil is modelled from ambient', defaultTag: 'oil_temp', unit: '°C', required: false },
+      { name: 'powerKw', description: 'active power (kW)', defaultTag: 'active_power_kw', unit: 'kW', required: false },
     ],
     params: [
       { name: 'topOilRiseRatedK', description: 'top-oil rise over ambient at rated load (default 45 K)', unit: 'K', required: false, positive: true },
@@ -127,10 +129,10 @@ export const CALCULATION_MODEL_DEFS: Readonly<Record<CalculationModel, Calculati
   ups: {
     description: 'UPS efficiency, battery runtime at the present load, battery health trend, and an output energy counter',
     inputs: [
-      { name: 'inputKw', description: 'input active power (kW)', defaultTag: 'input_power_kw', required: true },
-      { name: 'outputKw', description: 'output active power, the IT load (kW)', defaultTag: 'output_power_kw', required: true },
-      { name: 'socPct', description: 'battery state of charge (%)', defaultTag: 'battery_soc_pct', required: false },
-      { name: 'sohPct', description: 'battery state of health (%)', defaultTag: 'battery_health_pct', required: false },
+      { name: 'inputKw', description: 'input active power (kW)', defaultTag: 'input_power_kw', unit: 'kW', required: true },
+      { name: 'outputKw', description: 'output active power, the IT load (kW)', defaultTag: 'output_power_kw', unit: 'kW', required: true },
+      { name: 'socPct', description: 'battery state of charge (%)', defaultTag: 'battery_soc_pct', unit: '%', required: false },
+      { name: 'sohPct', description: 'battery state of health (%)', defaultTag: 'battery_health_pct', unit: '%', required: false },
     ],
     params: [
       { name: 'ratedKw', description: 'rated output power', unit: 'kW', required: true, positive: true },
@@ -150,9 +152,9 @@ export const CALCULATION_MODEL_DEFS: Readonly<Record<CalculationModel, Calculati
   facility: {
     description: 'Facility KPIs: IT load, facility and cooling power, PUE, cooling per IT kW, and energy counters',
     inputs: [
-      { name: 'itMeters', description: 'meters whose sum is the IT load ("device.tag", kW)', list: true, required: true },
-      { name: 'facilityMeters', description: 'meters whose sum is the facility power ("device.tag", kW)', list: true, required: true },
-      { name: 'coolingMeters', description: 'meters whose sum is the cooling plant power ("device.tag", kW)', list: true, required: false },
+      { name: 'itMeters', description: 'meters whose sum is the IT load ("device.tag", kW)', list: true, unit: 'kW', required: true },
+      { name: 'facilityMeters', description: 'meters whose sum is the facility power ("device.tag", kW)', list: true, unit: 'kW', required: true },
+      { name: 'coolingMeters', description: 'meters whose sum is the cooling plant power ("device.tag", kW)', list: true, unit: 'kW', required: false },
     ],
     params: [{ name: 'minItKw', description: 'ratios over IT power are left out below this IT load (default 1 kW)', unit: 'kW', required: false, min: 0 }],
     outputs: [

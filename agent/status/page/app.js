@@ -546,11 +546,13 @@ function connect() {
     for (let i = 0; i < v.values.length; i++) {
       const [value, quality, reason, receivedMs] = v.values[i];
       const t = d.tags[i];
+      const nextReason = reason === null ? undefined : reason;
+      // The compact stream carries no detail: an old detail is kept only while quality and reason are unchanged.
+      if (quality !== t.quality || nextReason !== t.reason) t.detail = undefined;
       t.value = value;
       t.quality = quality;
-      t.reason = reason === null ? undefined : reason;
+      t.reason = nextReason;
       t.receivedMs = receivedMs;
-      if (quality === 'good') t.detail = undefined;
     }
     if (d.id === page.device) renderDevice(d, v.nowMs);
   });

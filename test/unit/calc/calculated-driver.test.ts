@@ -120,6 +120,24 @@ describe('calculated device driver', () => {
     expect(out.energy_kwh.value).toBe(4);
   });
 
+  it('a counter does not count an uncertain input (an out-of-range glitch would stay in a reset-free total forever)', async () => {
+    const { clock, calc, latest, feed } = setup('  - { id: ch-health, model: chiller, source: chiller-1, parameters: { nominalCoolingKw: 1760 } }\n');
+    const driver = new CalculatedDeviceDriver(calc[0], latest, clock);
+    feed('chiller-1', CHILLER_RUNNING);
+    await readAll(driver, calc[0]);
+    clock.advance(12_000);
+    feed('chiller-1', CHILLER_RUNNING);
+    let out = await readAll(driver, calc[0]);
+    expect(out.energy_kwh).toMatchObject({ quality: 'good', value: 1 }); // 300 kW for 12 s
+    for (let s = 0; s < 12; s++) {
+      clock.advance(1000);
+      feed('chiller-1', { ...CHILLER_RUNNING, power_kw: 3000 }, 'uncertain', 'out-of-range');
+      out = await readAll(driver, calc[0]);
+    }
+    expect(out.energy_kwh).toMatchObject({ quality: 'uncertain', value: 1, detail: 'not counting: chiller-1.power_kw is uncertain (out-of-range)' });
+    expect(out.kw_per_ton.quality, 'an instantaneous output uses it, marked uncertain').toBe('uncertain');
+  });
+
   it('facility KPIs: sums of the named meters, PUE, and null sums when a meter is missing (a partial sum would flatter PUE)', async () => {
     const { clock, calc, latest, feed } = setup(
       '  - { id: site, model: facility, inputs: { itMeters: [ups-1.output_power_kw], facilityMeters: [ups-1.input_power_kw, chiller-1.power_kw], coolingMeters: [chiller-1.power_kw] } }\n',

@@ -94,6 +94,27 @@ describe('config: calculated devices', () => {
   });
 });
 
+describe('config: calculated devices check units', () => {
+  it('refuses a meter in W where the formula sums kW, and a temperature in °F', () => {
+    const text = `
+gateway: { id: edge-01 }
+mqtt: { url: "mqtt://127.0.0.1:1883" }
+devices:
+  - id: pdu-1
+    host: 127.0.0.1
+    tags: [ { name: power, unit: W, area: input, address: 0, type: float32 }, { name: power_kw, unit: kW, area: input, address: 2, type: float32 }, { name: plain, area: input, address: 4, type: float32 } ]
+  - { id: chiller-1, profile: chiller, host: 127.0.0.1, tags: [ { name: chw_supply_temp, unit: "°F" } ] }
+calculated:
+  - { id: site, model: facility, inputs: { itMeters: [pdu-1.power, pdu-1.plain], facilityMeters: [pdu-1.power_kw] } }
+  - { id: ch, model: chiller, source: chiller-1, parameters: { nominalCoolingKw: 1760 } }
+`;
+    expect(configProblems(text, file)).toEqual([
+      'calculated[0].inputs.itMeters[0] (line 10): tag pdu-1.power is in "W", this input needs kW (convert it on the tag: scale and unit)',
+      'calculated[1].inputs.chwSupplyC (line 11): tag chiller-1.chw_supply_temp is in "°F", this input needs °C (convert it on the tag: scale and unit)',
+    ]);
+  });
+});
+
 describe('docs/configuration.md and the model catalogue', () => {
   it('documents every model\'s inputs, parameters and outputs (the catalogue is the source; the docs must not drift)', async () => {
     const { readFileSync } = await import('node:fs');
