@@ -125,6 +125,13 @@ export interface RunningAgent {
 export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   const { config, logger, version } = options;
   const clock = options.clock ?? systemClock;
+  // Files named by the config are read before anything is opened, so a missing one leaves nothing open.
+  const tls = config.mqtt.tls && {
+    ca: config.mqtt.tls.ca === undefined ? undefined : readPem(config.mqtt.tls.ca, 'mqtt.tls.ca'),
+    cert: config.mqtt.tls.cert === undefined ? undefined : readPem(config.mqtt.tls.cert, 'mqtt.tls.cert'),
+    key: config.mqtt.tls.key?.reveal(),
+    rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
+  };
 
   // Calculated devices read the latest readings of the tags they name; ingest writes them.
   const latest = new LatestValues();
@@ -132,7 +139,14 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   for (const d of calculatedDevices) if (d.connection.protocol === 'calc') latest.watch(Object.values(d.connection.calculation.inputs).flat());
   let calcStore: SqliteCalcStateStore | null = null;
   if (calculatedDevices.length > 0) calcStore = new SqliteCalcStateStore(calcStatePathFor(config.buffer.path));
-  const calcDescriptor = createCalculatedDescriptor(latest, calcStore?.load());
+  let savedCalcState: ReturnType<SqliteCalcStateStore['load']> | undefined;
+  try {
+    savedCalcState = calcStore?.load();
+  } catch (err) {
+    calcStore?.close();
+    throw err;
+  }
+  const calcDescriptor = createCalculatedDescriptor(latest, savedCalcState);
   const descriptors = options.drivers ? [...options.drivers.filter((d) => d.kind !== 'calc'), calcDescriptor] : createDriverRegistry(calcDescriptor);
   const registry = new Map(descriptors.map((d) => [d.kind, d]));
   const saveCalcState = (): void => {
@@ -158,13 +172,6 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     calcStore?.close();
     throw err;
   }
-
-  const tls = config.mqtt.tls && {
-    ca: config.mqtt.tls.ca === undefined ? undefined : readPem(config.mqtt.tls.ca, 'mqtt.tls.ca'),
-    cert: config.mqtt.tls.cert === undefined ? undefined : readPem(config.mqtt.tls.cert, 'mqtt.tls.cert'),
-    key: config.mqtt.tls.key?.reveal(),
-    rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
-  };
 
   const state = new LiveState({ id: config.gateway.id, name: config.gateway.name ?? config.gateway.id, version, startedMs: clock.now() }, () => clock.now());
   let outbox: ReturnType<typeof openSqliteOutbox>;
