@@ -3,7 +3,8 @@
  *
  * - alarm events: every AlarmEvent, one row each, written at once (they are rare);
  * - hourly statistics per numeric tag (count, min, max, sum, first, last and, for energy counters,
- *   the increase and the number of resets), fed reading by reading into an in-memory accumulator
+ *   the increase, the number of resets and of small steps back — the rule is counterStep in
+ *   agent/core/counter.ts), fed reading by reading into an in-memory accumulator
  *   and written by `flush(nowMs)` in ONE transaction — so 10k readings/s cost a Map update each,
  *   not a row write. The flush cadence is the caller's (once a minute and at close);
  * - report runs: the end of the last report window, so a restart knows what it missed.
@@ -22,6 +23,9 @@ import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import type { AlarmEvent } from '../core/alarm.js';
+// The counter rule is shared with the report's between-hour steps (one rule, one place); the
+// module has no imports, so this adds no dependency on the rest of report/.
+import { counterStep } from '../core/counter.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -41,9 +45,15 @@ export interface HourlyStat {
   firstMs: number;
   last: number;
   lastMs: number;
-  /** Energy counters: Σ of increments between consecutive readings (a decrease counts as a reset from 0). */
+  /**
+   * Energy counters: Σ of increments between consecutive readings (counterStep: a fall to below half
+   * the previous value is a reset from 0, a smaller fall a step back that adds nothing).
+   */
   increase: number | null;
   resets: number | null;
+  /** Energy counters: how often the counter stepped back (a small decrease), and by how many kWh in all. */
+  stepsBack: number | null;
+  steppedBack: number | null;
 }
 
 /** An alarm event as kept in the history (the fields the report needs). */
@@ -91,6 +101,8 @@ interface Bucket {
   lastMs: number;
   increase: number;
   resets: number;
+  stepsBack: number;
+  steppedBack: number;
 }
 
 interface Series {
@@ -117,6 +129,8 @@ type StatRow = {
   last_ms: number;
   increase: number | null;
   resets: number | null;
+  steps_back: number | null;
+  stepped_back: number | null;
 };
 
 type EventRow = { ts_ms: number; alarm: string; device: string; tag: string; type: string; priority: string; state: string; message: string; value: string | null; unit: string };
@@ -155,21 +169,30 @@ export class SqliteHistory {
           device TEXT NOT NULL, tag TEXT NOT NULL, hour_ms INTEGER NOT NULL, unit TEXT NOT NULL,
           count INTEGER NOT NULL, min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL,
           first REAL NOT NULL, first_ms INTEGER NOT NULL, last REAL NOT NULL, last_ms INTEGER NOT NULL,
-          increase REAL, resets INTEGER,
+          increase REAL, resets INTEGER, steps_back INTEGER, stepped_back REAL,
           PRIMARY KEY (device, tag, hour_ms)) WITHOUT ROWID;
         CREATE INDEX IF NOT EXISTS hourly_stats_hour ON hourly_stats (hour_ms);
         CREATE TABLE IF NOT EXISTS report_runs (name TEXT PRIMARY KEY, window_end_ms INTEGER NOT NULL, ran_ms INTEGER NOT NULL);
       `);
+      // Files from before the step-back columns: add them (NULL in old rows reads as 0).
+      const columns = new Set((this.db.prepare('PRAGMA table_info(hourly_stats)').all() as { name: string }[]).map((c) => c.name));
+      if (!columns.has('steps_back')) this.db.exec('ALTER TABLE hourly_stats ADD COLUMN steps_back INTEGER');
+      if (!columns.has('stepped_back')) this.db.exec('ALTER TABLE hourly_stats ADD COLUMN stepped_back REAL');
     } catch (cause) {
       if (db?.open) db.close();
       throw new Error(`history ${this.path}: cannot open (damaged, not a SQLite file, or not writable): ${(cause as Error).message}`, { cause });
     }
+    // The step between two flushes of one hour follows the same rule as a step in memory: the SQL
+    // calls counterStep itself (registered on this connection only; readers of the file never need it).
+    this.db.function('allbit_counter_increase', { deterministic: true }, (previous, next) => counterStep(previous as number, next as number).increase);
+    this.db.function('allbit_counter_reset', { deterministic: true }, (previous, next) => (counterStep(previous as number, next as number).reset ? 1 : 0));
+    this.db.function('allbit_counter_step_back', { deterministic: true }, (previous, next) => counterStep(previous as number, next as number).stepBack);
     // In an UPSERT's SET every column reference is the row's old value, so the merge below is
     // order-independent within the statement. Two parts of the same hour written by different
     // flushes are joined: the step from the old last reading to the new first one counts too.
     this.upsertStat = this.db.prepare(`
-      INSERT INTO hourly_stats (device, tag, hour_ms, unit, count, min, max, sum, first, first_ms, last, last_ms, increase, resets)
-      VALUES (@device, @tag, @hourMs, @unit, @count, @min, @max, @sum, @first, @firstMs, @last, @lastMs, @increase, @resets)
+      INSERT INTO hourly_stats (device, tag, hour_ms, unit, count, min, max, sum, first, first_ms, last, last_ms, increase, resets, steps_back, stepped_back)
+      VALUES (@device, @tag, @hourMs, @unit, @count, @min, @max, @sum, @first, @firstMs, @last, @lastMs, @increase, @resets, @stepsBack, @steppedBack)
       ON CONFLICT (device, tag, hour_ms) DO UPDATE SET
         unit = excluded.unit,
         count = count + excluded.count,
@@ -182,9 +205,13 @@ export class SqliteHistory {
         last_ms = MAX(last_ms, excluded.last_ms),
         increase = CASE WHEN excluded.increase IS NULL THEN increase
           ELSE COALESCE(increase, 0) + excluded.increase
-            + CASE WHEN excluded.first_ms >= last_ms THEN (CASE WHEN excluded.first >= last THEN excluded.first - last ELSE excluded.first END) ELSE 0 END END,
+            + CASE WHEN excluded.first_ms >= last_ms THEN allbit_counter_increase(last, excluded.first) ELSE 0 END END,
         resets = CASE WHEN excluded.resets IS NULL THEN resets
-          ELSE COALESCE(resets, 0) + excluded.resets + CASE WHEN excluded.first_ms >= last_ms AND excluded.first < last THEN 1 ELSE 0 END END
+          ELSE COALESCE(resets, 0) + excluded.resets + CASE WHEN excluded.first_ms >= last_ms THEN allbit_counter_reset(last, excluded.first) ELSE 0 END END,
+        steps_back = CASE WHEN excluded.steps_back IS NULL THEN steps_back
+          ELSE COALESCE(steps_back, 0) + excluded.steps_back + CASE WHEN excluded.first_ms >= last_ms AND allbit_counter_step_back(last, excluded.first) > 0 THEN 1 ELSE 0 END END,
+        stepped_back = CASE WHEN excluded.stepped_back IS NULL THEN stepped_back
+          ELSE COALESCE(stepped_back, 0) + excluded.stepped_back + CASE WHEN excluded.first_ms >= last_ms THEN allbit_counter_step_back(last, excluded.first) ELSE 0 END END
     `);
     this.insertEvent = this.db.prepare(
       'INSERT INTO alarm_events (ts_ms, alarm, device, tag, type, priority, state, message, value, unit) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -212,7 +239,7 @@ export class SqliteHistory {
     if (b === null || b.hourMs !== hourMs) {
       b = series.buckets.get(hourMs) ?? null;
       if (b === null) {
-        b = { hourMs, count: 0, min: value, max: value, sum: 0, first: value, firstMs: timestampMs, last: value, lastMs: timestampMs, increase: 0, resets: 0 };
+        b = { hourMs, count: 0, min: value, max: value, sum: 0, first: value, firstMs: timestampMs, last: value, lastMs: timestampMs, increase: 0, resets: 0, stepsBack: 0, steppedBack: 0 };
         series.buckets.set(hourMs, b);
         this.pending++;
       }
@@ -223,10 +250,12 @@ export class SqliteHistory {
       if (value > b.max) b.max = value;
       if (timestampMs >= b.lastMs) {
         if (series.counter) {
-          if (value >= b.last) b.increase += value - b.last;
-          else {
-            b.resets++;
-            b.increase += value;
+          const step = counterStep(b.last, value);
+          b.increase += step.increase;
+          if (step.reset) b.resets++;
+          else if (step.stepBack > 0) {
+            b.stepsBack++;
+            b.steppedBack += step.stepBack;
           }
         }
         b.last = value;
@@ -291,6 +320,8 @@ export class SqliteHistory {
           lastMs: b.lastMs,
           increase: s.counter ? b.increase : null,
           resets: s.counter ? b.resets : null,
+          stepsBack: s.counter ? b.stepsBack : null,
+          steppedBack: s.counter ? b.steppedBack : null,
         });
       }
     }
@@ -335,6 +366,9 @@ export class SqliteHistory {
       lastMs: r.last_ms,
       increase: r.increase,
       resets: r.resets,
+      // Rows written before the step-back columns existed: none known.
+      stepsBack: r.increase === null ? null : (r.steps_back ?? 0),
+      steppedBack: r.increase === null ? null : (r.stepped_back ?? 0),
     }));
   }
 

@@ -2,6 +2,7 @@
  * buildDailyReport: plain data in, a versioned JSON report out. Pure and deterministic: the same
  * input gives the same report (sorted by id everywhere, numbers rounded to 3 decimals).
  */
+import { counterStep } from '../core/counter.js';
 import { duration, iso, localDateTime, localTime, num, pct, round3, roundOrNull, withUnit } from './format.js';
 import {
   DEFAULT_THRESHOLDS,
@@ -48,25 +49,45 @@ export function buildDailyReport(input: DailyReportInput): DailyReport {
   if (!(toMs > fromMs)) throw new Error(`report: window end ${iso(toMs)} is not after its start ${iso(fromMs)}`);
   localTime(fromMs, timeZone); // validates the time zone with a clear error
   const thresholds: AttentionThresholds = { ...DEFAULT_THRESHOLDS, ...input.thresholds };
-  const hours = windowHours(fromMs, toMs);
+  // Statistics by whole UTC hours: the window's edges floored to the hour. The hour that is still
+  // filling when the report runs belongs to the next report, so consecutive reports add up exactly
+  // whatever the report time or the zone's offset (Asia/Kolkata 06:00 = 00:30 UTC).
+  const statsFromMs = floorHour(fromMs);
+  const statsToMs = floorHour(toMs);
+  const hours = windowHours(statsFromMs, statsToMs);
   const series = groupStats(input.stats);
 
   const alarms = analyseAlarms(input, fromMs, toMs);
   const health = input.healthTags
-    .map((ref) => healthTrend(ref, series.get(key(ref.device, ref.tag)) ?? [], fromMs, toMs))
+    .map((ref) => healthTrend(ref, series.get(key(ref.device, ref.tag)) ?? [], statsFromMs, statsToMs))
     .sort((a, b) => cmp(a.device, b.device) || cmp(a.tag, b.tag));
   const energyRows = [...series.values()]
     .filter((s) => isEnergyUnit(s[s.length - 1]!.unit))
-    .map((s) => energyOf(s, fromMs, toMs, hours.length, timeZone))
+    .map((s) => energyOf(s, statsFromMs, statsToMs, hours.length, timeZone))
     .sort((a, b) => cmp(a.device, b.device) || cmp(a.tag, b.tag));
-  const facility = input.facility ? facilityKpis(input.facility, series, fromMs, toMs) : null;
-  const coverage = coverageOf(input, series, hours, timeZone);
+  const facility = input.facility ? facilityKpis(input.facility, series, statsFromMs, statsToMs) : null;
+  const coverage = coverageOf(input, series, statsFromMs, statsToMs, hours, timeZone);
+  const scheduledFromMs = input.window.scheduledFromMs ?? null;
 
   const report: DailyReport = {
     v: REPORT_VERSION,
     kind: 'allbit.daily-report',
     gateway: { id: input.gateway.id, name: input.gateway.name ?? input.gateway.id },
-    window: { date: input.window.date, from: iso(fromMs), to: iso(toMs), fromMs, toMs, timeZone, hours: round3((toMs - fromMs) / HOUR_MS) },
+    window: {
+      date: input.window.date,
+      from: iso(fromMs),
+      to: iso(toMs),
+      fromMs,
+      toMs,
+      timeZone,
+      hours: round3((toMs - fromMs) / HOUR_MS),
+      statsFrom: iso(statsFromMs),
+      statsTo: iso(statsToMs),
+      statsFromMs,
+      statsToMs,
+      scheduledFrom: scheduledFromMs === null || scheduledFromMs === fromMs ? null : iso(scheduledFromMs),
+      scheduledFromMs: scheduledFromMs === null || scheduledFromMs === fromMs ? null : scheduledFromMs,
+    },
     generated: iso(input.generatedMs),
     attention: [],
     alarms,
@@ -86,10 +107,15 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-/** Hour starts (UTC hours) within [fromMs, toMs): the slots the coverage counts. */
-function windowHours(fromMs: number, toMs: number): number[] {
+/** The start of the UTC hour that holds `ms`. */
+export function floorHour(ms: number): number {
+  return Math.floor(ms / HOUR_MS) * HOUR_MS;
+}
+
+/** Hour starts (UTC hours) within [statsFromMs, statsToMs), both on the hour: the slots the coverage counts. */
+function windowHours(statsFromMs: number, statsToMs: number): number[] {
   const out: number[] = [];
-  for (let h = Math.ceil(fromMs / HOUR_MS) * HOUR_MS; h < toMs; h += HOUR_MS) out.push(h);
+  for (let h = statsFromMs; h < statsToMs; h += HOUR_MS) out.push(h);
   return out;
 }
 
@@ -265,38 +291,47 @@ interface EnergyFigure {
   counterStart: number | null;
   counterEnd: number | null;
   resets: number;
+  stepsBack: number;
+  steppedBack: number;
   hours: number;
   firstMs: number | null;
   hadPrevious: boolean;
 }
 
 /**
- * Energy of one kWh counter over [fromMs, toMs): the increments within each hour plus the steps
- * between consecutive hours (from the last reading before the window on), a decrease counted as a
- * reset to 0 (as Prometheus' increase() does).
+ * Energy of one kWh counter over the whole UTC hours [fromMs, toMs): the increments within each
+ * hour plus the steps between consecutive hours (from the last reading before the first hour on),
+ * each step by counterStep (counter.ts): a fall to below half is a reset to 0 (as Prometheus'
+ * increase() does), a smaller fall a step back that adds nothing.
  */
 function energyFigure(list: readonly HourlyStat[], fromMs: number, toMs: number): EnergyFigure {
   const inWindow = list.filter((s) => inRange(s, fromMs, toMs));
   const before = list.filter((s) => s.hourMs < fromMs);
   let prev: HourlyStat | null = before[before.length - 1] ?? null;
-  if (inWindow.length === 0) return { kwh: null, counterStart: null, counterEnd: null, resets: 0, hours: 0, firstMs: null, hadPrevious: prev !== null };
+  if (inWindow.length === 0) return { kwh: null, counterStart: null, counterEnd: null, resets: 0, stepsBack: 0, steppedBack: 0, hours: 0, firstMs: null, hadPrevious: prev !== null };
   const hadPrevious = prev !== null;
   const counterStart = prev ? prev.last : inWindow[0]!.first;
   let kwh = 0;
   let resets = 0;
+  let stepsBack = 0;
+  let steppedBack = 0;
   for (const s of inWindow) {
     if (prev) {
-      if (s.first >= prev.last) kwh += s.first - prev.last;
-      else {
-        kwh += s.first;
-        resets++;
+      const step = counterStep(prev.last, s.first);
+      kwh += step.increase;
+      if (step.reset) resets++;
+      else if (step.stepBack > 0) {
+        stepsBack++;
+        steppedBack += step.stepBack;
       }
     }
     kwh += s.increase ?? 0;
     resets += s.resets ?? 0;
+    stepsBack += s.stepsBack ?? 0;
+    steppedBack += s.steppedBack ?? 0;
     prev = s;
   }
-  return { kwh, counterStart, counterEnd: inWindow[inWindow.length - 1]!.last, resets, hours: inWindow.length, firstMs: inWindow[0]!.firstMs, hadPrevious };
+  return { kwh, counterStart, counterEnd: inWindow[inWindow.length - 1]!.last, resets, stepsBack, steppedBack, hours: inWindow.length, firstMs: inWindow[0]!.firstMs, hadPrevious };
 }
 
 function energyOf(list: readonly HourlyStat[], fromMs: number, toMs: number, windowHourCount: number, timeZone: string): DeviceEnergy {
@@ -307,10 +342,23 @@ function energyOf(list: readonly HourlyStat[], fromMs: number, toMs: number, win
   else {
     if (!f.hadPrevious && f.firstMs !== null) notes.push(`no reading in the 24 h before the window: counted from the first reading at ${localTime(f.firstMs, timeZone)}`);
     if (f.resets > 0) notes.push(`counter went backwards ${f.resets} time${f.resets === 1 ? '' : 's'}: counted as a reset to 0`);
+    if (f.stepsBack > 0) notes.push(`counter stepped back by ${num(f.steppedBack)} kWh (${f.stepsBack} time${f.stepsBack === 1 ? '' : 's'}): counted as no increase, not as a reset`);
     const missing = windowHourCount - f.hours;
     if (missing > 0) notes.push(`no readings for ${missing} of ${windowHourCount} hours: the counter spans the gap`);
   }
-  return { device: last.device, tag: last.tag, unit: last.unit, kwh: roundOrNull(f.kwh), counterStart: roundOrNull(f.counterStart), counterEnd: roundOrNull(f.counterEnd), resets: f.resets, hoursWithData: f.hours, notes };
+  return {
+    device: last.device,
+    tag: last.tag,
+    unit: last.unit,
+    kwh: roundOrNull(f.kwh),
+    counterStart: roundOrNull(f.counterStart),
+    counterEnd: roundOrNull(f.counterEnd),
+    resets: f.resets,
+    stepsBack: f.stepsBack,
+    steppedBackKwh: round3(f.steppedBack),
+    hoursWithData: f.hours,
+    notes,
+  };
 }
 
 function facilityKpis(facility: NonNullable<DailyReportInput['facility']>, series: Map<string, HourlyStat[]>, fromMs: number, toMs: number): FacilityKpis {
@@ -356,9 +404,7 @@ function facilityKpis(facility: NonNullable<DailyReportInput['facility']>, serie
 // ---------------------------------------------------------------------------------------------
 // Coverage
 
-function coverageOf(input: DailyReportInput, series: Map<string, HourlyStat[]>, hours: readonly number[], timeZone: string): DailyReport['coverage'] {
-  const fromMs = input.window.fromMs;
-  const toMs = input.window.toMs;
+function coverageOf(input: DailyReportInput, series: Map<string, HourlyStat[]>, fromMs: number, toMs: number, hours: readonly number[], timeZone: string): DailyReport['coverage'] {
   const byDevice = new Map<string, Set<number>>();
   for (const d of input.devices) byDevice.set(d, new Set());
   const any = new Set<number>();
@@ -380,10 +426,10 @@ function coverageOf(input: DailyReportInput, series: Map<string, HourlyStat[]>, 
       const isMissing = h !== undefined && !set.has(h);
       if (isMissing && runStart === null) runStart = h;
       if (!isMissing && runStart !== null) {
-        const end = Math.min(h ?? toMs, toMs);
+        const end = h ?? toMs;
         const endText = localTime(end, timeZone);
         // A gap that runs to the window's end at midnight reads "…–24:00", not "…–00:00".
-        missing.push(`${localTime(Math.max(runStart, fromMs), timeZone)}–${endText === '00:00' && end === toMs ? '24:00' : endText}`);
+        missing.push(`${localTime(runStart, timeZone)}–${endText === '00:00' && end === toMs ? '24:00' : endText}`);
         runStart = null;
       }
     }

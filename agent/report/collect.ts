@@ -3,7 +3,7 @@
  * the last hour is complete), builds the JSON report and renders the Markdown. The store is
  * taken by its shape (SqliteHistory satisfies it), so report/ does not depend on buffer/.
  */
-import { buildDailyReport } from './build.js';
+import { buildDailyReport, floorHour } from './build.js';
 import { renderReportMarkdown } from './markdown.js';
 import type { AttentionThresholds, DailyReport, DailyReportInput, HourlyStat, ReportAlarmEvent, TagRef } from './types.js';
 
@@ -30,10 +30,11 @@ export function collectReportInput(history: ReportHistory, window: DailyReportIn
   history.flush(nowMs);
   return {
     gateway: content.gateway,
-    window: { fromMs: window.fromMs, toMs: window.toMs, date: window.date, timeZone: window.timeZone },
+    window: { fromMs: window.fromMs, toMs: window.toMs, date: window.date, timeZone: window.timeZone, ...(window.scheduledFromMs !== undefined ? { scheduledFromMs: window.scheduledFromMs } : {}) },
     generatedMs: nowMs,
     devices: content.devices,
-    stats: history.hourlyStats(window.fromMs - DAY_MS, window.toMs),
+    // Whole UTC hours: from the hour holding the window's start, and the 24 h before it.
+    stats: history.hourlyStats(floorHour(window.fromMs) - DAY_MS, window.toMs),
     alarmEvents: history.alarmEvents(window.fromMs, window.toMs),
     alarmsBefore: history.lastAlarmEventsBefore(window.fromMs),
     healthTags: content.healthTags,

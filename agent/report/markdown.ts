@@ -33,6 +33,15 @@ export function renderReportMarkdown(report: DailyReport): string {
   out.push(`# Daily operations report: ${name}, ${report.window.date}`);
   out.push('');
   out.push(`Window: ${at(fromMs)} (${utcOffset(fromMs, tz)}) to ${at(toMs)} (${utcOffset(toMs, tz)}), ${tz}, ${String(report.window.hours)} h. Generated ${at(Date.parse(report.generated))}.`);
+  const scheduled = report.window.scheduledFromMs;
+  if (scheduled !== null) {
+    const how = scheduled < fromMs ? 'shortened' : 'lengthened';
+    out.push(`The window starts where the previous report ended, not at the scheduled ${at(scheduled)} (the report time or time zone was changed): ${how} by ${duration(Math.abs(fromMs - scheduled))}, so no hour is reported twice or left out.`);
+  }
+  const { statsFromMs, statsToMs } = report.window;
+  if (statsFromMs !== fromMs || statsToMs !== toMs) {
+    out.push(`Statistics (health, energy, facility KPIs, data coverage) are by whole UTC hours: ${at(statsFromMs)} to ${at(statsToMs)}; alarms by the exact window.`);
+  }
   out.push(`Data: ${report.coverage.hoursWithAnyData} of ${report.coverage.windowHours} hours have data from at least one device (per device below).`);
   out.push('');
 

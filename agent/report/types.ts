@@ -27,9 +27,15 @@ export interface HourlyStat {
   firstMs: number;
   last: number;
   lastMs: number;
-  /** kWh counters: Σ of increments within the hour (a decrease counts as a reset from 0); null for other units. */
+  /**
+   * kWh counters: Σ of increments within the hour (counterStep in counter.ts: a fall to below half
+   * the previous value is a reset from 0, a smaller fall a step back that adds nothing); null for other units.
+   */
   increase: number | null;
   resets: number | null;
+  /** kWh counters: small decreases within the hour (how many, and kWh in all); absent or null: none known. */
+  stepsBack?: number | null;
+  steppedBack?: number | null;
 }
 
 /** An alarm event as the history keeps it (the shape SqliteHistory returns). */
@@ -80,12 +86,20 @@ export const DEFAULT_THRESHOLDS: AttentionThresholds = {
 
 export interface DailyReportInput {
   gateway: { id: string; name?: string };
-  /** The window [fromMs, toMs), its local date and time zone (from the schedule). */
-  window: { fromMs: number; toMs: number; date: string; timeZone: string };
+  /**
+   * The window [fromMs, toMs), its local date and time zone (from the schedule). `scheduledFromMs`:
+   * set when the schedule moved the start to the end of the previous report (after a change of the
+   * report time or time zone), the start the schedule's day would have had.
+   */
+  window: { fromMs: number; toMs: number; date: string; timeZone: string; scheduledFromMs?: number };
   generatedMs: number;
   /** Every device (real and calculated) that is expected to deliver data: the coverage is computed for these. */
   devices: readonly string[];
-  /** Hourly statistics of [fromMs − 24 h, toMs): the window and the 24 h before it (for the comparison and the energy at the window's start). */
+  /**
+   * Hourly statistics of [floorHour(fromMs) − 24 h, toMs): the window's whole UTC hours and the 24 h
+   * before them (for the comparison and the counter reading at the start). Statistics are by whole
+   * UTC hours [floorHour(fromMs), floorHour(toMs)), so consecutive reports add up for any report time.
+   */
   stats: readonly HourlyStat[];
   /** Alarm events with fromMs ≤ tsMs < toMs. */
   alarmEvents: readonly ReportAlarmEvent[];
@@ -194,6 +208,9 @@ export interface DeviceEnergy {
   counterStart: number | null;
   counterEnd: number | null;
   resets: number;
+  /** Small decreases (not resets), counted as no increase, and the kWh they stepped back by in all. */
+  stepsBack: number;
+  steppedBackKwh: number;
   hoursWithData: number;
   notes: string[];
 }
@@ -222,7 +239,23 @@ export interface DailyReport {
   v: typeof REPORT_VERSION;
   kind: 'allbit.daily-report';
   gateway: { id: string; name: string };
-  window: { date: string; from: string; to: string; fromMs: number; toMs: number; timeZone: string; hours: number };
+  window: {
+    date: string;
+    from: string;
+    to: string;
+    fromMs: number;
+    toMs: number;
+    timeZone: string;
+    hours: number;
+    /** The hourly statistics (health, energy, facility, coverage) cover whole UTC hours [statsFromMs, statsToMs): the window's edges floored to the hour. Alarms use the exact window. */
+    statsFrom: string;
+    statsTo: string;
+    statsFromMs: number;
+    statsToMs: number;
+    /** Null, or the start the schedule's day would have had when the window was moved to start at the end of the previous report. */
+    scheduledFrom: string | null;
+    scheduledFromMs: number | null;
+  };
   generated: string;
   /** Plain-words findings, most urgent first. */
   attention: AttentionFinding[];

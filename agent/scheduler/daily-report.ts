@@ -14,6 +14,13 @@
  * as the same wall time after the change (02:30 → 03:30), a repeated one (fall back) as its
  * first occurrence — Temporal's "compatible" rule.
  *
+ * A window never starts before the end of the last recorded run: after a change of the report
+ * time or time zone the schedule's window can begin earlier (06:00 → 07:00: [D-1 07:00, D 07:00)
+ * although [D-1 06:00, D 06:00) was reported), so its start is moved to that end (shortened).
+ * When what remains is shorter than MIN_WINDOW_MS, or would carry the same local date (the same
+ * file name) as the next window, it is not run on its own but joined to the next window, which
+ * then starts at the last recorded end (lengthened). No hour is reported twice and none is lost.
+ *
  * Lives in agent/scheduler because every timer of the agent does; it imports only core and node-cron.
  */
 import cron, { type ScheduledTask, type TaskContext, type TaskOptions } from 'node-cron';
@@ -24,6 +31,8 @@ const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 export const DEFAULT_MAX_CATCH_UP_DAYS = 7;
 export const DEFAULT_GUARD_INTERVAL_MS = HOUR_MS;
+/** A window shortened to start at the last recorded end is joined to the next one when shorter than this. */
+export const MIN_WINDOW_MS = HOUR_MS;
 
 /** One report window. */
 export interface ReportWindow {
@@ -32,6 +41,11 @@ export interface ReportWindow {
   /** The local date (YYYY-MM-DD, in `timeZone`) on which the window starts: the report's name. */
   date: string;
   timeZone: string;
+  /**
+   * Set only when the start was moved to the end of the last recorded run (after a change of the
+   * report time or time zone): the start the schedule's day would have had.
+   */
+  scheduledFromMs?: number;
 }
 
 /** Where the end of the last run is kept (SqliteHistory implements it). */
@@ -167,7 +181,8 @@ export function windowEndingOn(endDate: string, time: LocalTime, timeZone: strin
 /**
  * The windows due at `nowMs`: every window ending after `lastEndMs` and at or before now, oldest
  * first, at most `maxDays` (the newest). With no run recorded yet, none: the first report is the
- * next scheduled one (a fresh install has no history to report on).
+ * next scheduled one (a fresh install has no history to report on). A window never starts before
+ * `lastEndMs` (see the file's comment: shortened, or joined to the next window).
  */
 export function dueWindows(nowMs: number, lastEndMs: number | null, time: LocalTime, timeZone: string, maxDays: number): { windows: ReportWindow[]; skipped: number; baselineMs: number } {
   const latest = latestScheduledDate(nowMs, time, timeZone);
@@ -184,6 +199,20 @@ export function dueWindows(nowMs: number, lastEndMs: number | null, time: LocalT
     // Beyond a year of skipped days counting is pointless; stop.
     if (skipped > 366) break;
     endDate = addDays(endDate, -1);
+  }
+  const first = windows[0];
+  if (first && first.fromMs < lastEndMs) {
+    const date = localDate(lastEndMs, timeZone);
+    const nextDate = addDays(first.date, 1);
+    if (first.toMs - lastEndMs < MIN_WINDOW_MS || date === nextDate) {
+      // Joined to the next window; when that is not due yet, nothing runs now and the next check
+      // derives the same from the run log.
+      windows.shift();
+      const next = windows[0];
+      if (next) windows[0] = { ...next, fromMs: lastEndMs, date, scheduledFromMs: next.fromMs };
+    } else {
+      windows[0] = { ...first, fromMs: lastEndMs, date, scheduledFromMs: first.fromMs };
+    }
   }
   return { windows, skipped, baselineMs };
 }

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AlarmEvent } from '../../../agent/core/alarm.js';
 import { historyPathFor, SqliteHistory } from '../../../agent/buffer/sqlite-history.js';
@@ -45,8 +46,8 @@ describe('SqliteHistory', () => {
     expect(history.flush(T0 + 2 * HOUR)).toEqual({ rows: 2, pruned: 0 });
     expect(history.pendingRows()).toBe(0);
     expect(history.hourlyStats(T0, T0 + DAY)).toEqual([
-      { device: 'chiller-1', tag: 'supply_c', unit: '°C', hourMs: T0, count: 3, min: 6, max: 9, sum: 22, first: 7, firstMs: T0 + 1000, last: 6, lastMs: T0 + 3000, increase: null, resets: null },
-      { device: 'chiller-1', tag: 'supply_c', unit: '°C', hourMs: T0 + HOUR, count: 1, min: 8, max: 8, sum: 8, first: 8, firstMs: T0 + HOUR + 5, last: 8, lastMs: T0 + HOUR + 5, increase: null, resets: null },
+      { device: 'chiller-1', tag: 'supply_c', unit: '°C', hourMs: T0, count: 3, min: 6, max: 9, sum: 22, first: 7, firstMs: T0 + 1000, last: 6, lastMs: T0 + 3000, increase: null, resets: null, stepsBack: null, steppedBack: null },
+      { device: 'chiller-1', tag: 'supply_c', unit: '°C', hourMs: T0 + HOUR, count: 1, min: 8, max: 8, sum: 8, first: 8, firstMs: T0 + HOUR + 5, last: 8, lastMs: T0 + HOUR + 5, increase: null, resets: null, stepsBack: null, steppedBack: null },
     ]);
   });
 
@@ -60,12 +61,52 @@ describe('SqliteHistory', () => {
     history.recordReading('ups-1', 'out_kwh', 'kWh', 3, T0 + 5000); // meter replaced: restarts from 0
     history.recordReading('ups-1', 'out_kwh', 'kWh', 8, T0 + 6000);
     history.flush(T0 + 7000);
-    history.recordReading('ups-1', 'out_kwh', 'kWh', 5, T0 + 8000); // another reset, across a flush
+    history.recordReading('ups-1', 'out_kwh', 'kWh', 2, T0 + 8000); // another reset (below half of 8), across a flush
     history.close(T0 + 9000); // close flushes
     history = new SqliteHistory({ path: join(dir, 'outbox-history.db') });
     expect(history.hourlyStats(T0, T0 + HOUR)).toEqual([
-      { device: 'ups-1', tag: 'out_kwh', unit: 'kWh', hourMs: T0, count: 6, min: 3, max: 115, sum: 341, first: 100, firstMs: T0 + 1000, last: 5, lastMs: T0 + 8000, increase: 10 + 5 + 3 + 5 + 5, resets: 2 },
+      { device: 'ups-1', tag: 'out_kwh', unit: 'kWh', hourMs: T0, count: 6, min: 2, max: 115, sum: 338, first: 100, firstMs: T0 + 1000, last: 2, lastMs: T0 + 8000, increase: 10 + 5 + 3 + 5 + 2, resets: 2, stepsBack: 0, steppedBack: 0 },
     ]);
+  });
+
+  // A calculated device's counter is saved once a minute: after a crash it resumes up to a
+  // minute's energy below the value last published. That is a step back, not a reset from 0.
+  it('counts a small step back of a kWh counter as no increase, not as a reset (in memory)', () => {
+    history.recordReading('site', 'it_kwh', 'kWh', 250_000, T0 + 1000);
+    history.recordReading('site', 'it_kwh', 'kWh', 250_020, T0 + 2000);
+    history.recordReading('site', 'it_kwh', 'kWh', 249_990, T0 + 3000); // restarted from the state saved a minute earlier
+    history.recordReading('site', 'it_kwh', 'kWh', 250_000, T0 + 4000);
+    history.flush(T0 + 5000);
+    expect(history.hourlyStats(T0, T0 + HOUR)[0]).toMatchObject({ increase: 20 + 10, resets: 0, stepsBack: 1, steppedBack: 30 });
+  });
+
+  it('counts a small step back between two flushes of one hour as no increase, not as a reset (SQL merge)', () => {
+    history.recordReading('site', 'it_kwh', 'kWh', 250_000, T0 + 1000);
+    history.recordReading('site', 'it_kwh', 'kWh', 250_020, T0 + 2000);
+    history.flush(T0 + 2500);
+    history.recordReading('site', 'it_kwh', 'kWh', 249_990, T0 + 3000); // first reading after the crash
+    history.recordReading('site', 'it_kwh', 'kWh', 250_000, T0 + 4000);
+    history.flush(T0 + 5000);
+    history.recordReading('site', 'it_kwh', 'kWh', 100, T0 + 6000); // meter replaced: below half, a reset
+    history.flush(T0 + 7000);
+    expect(history.hourlyStats(T0, T0 + HOUR)[0]).toMatchObject({ count: 5, increase: 20 + 0 + 10 + 100, resets: 1, stepsBack: 1, steppedBack: 30 });
+  });
+
+  it('adds the step-back columns to a history file written before them', () => {
+    history.close();
+    const path = join(dir, 'old-history.db');
+    const old = new Database(path);
+    old.exec(`CREATE TABLE hourly_stats (
+      device TEXT NOT NULL, tag TEXT NOT NULL, hour_ms INTEGER NOT NULL, unit TEXT NOT NULL,
+      count INTEGER NOT NULL, min REAL NOT NULL, max REAL NOT NULL, sum REAL NOT NULL,
+      first REAL NOT NULL, first_ms INTEGER NOT NULL, last REAL NOT NULL, last_ms INTEGER NOT NULL,
+      increase REAL, resets INTEGER, PRIMARY KEY (device, tag, hour_ms)) WITHOUT ROWID`);
+    old.prepare('INSERT INTO hourly_stats VALUES (?, ?, ?, ?, 1, 50, 50, 50, 50, ?, 50, ?, 0, 0)').run('site', 'it_kwh', T0, 'kWh', T0 + 1000, T0 + 1000);
+    old.close();
+    history = new SqliteHistory({ path });
+    history.recordReading('site', 'it_kwh', 'kWh', 45, T0 + 2000);
+    history.flush(T0 + 3000);
+    expect(history.hourlyStats(T0, T0 + HOUR)[0]).toMatchObject({ count: 2, increase: 0, resets: 0, stepsBack: 1, steppedBack: 5 });
   });
 
   it('keeps alarm events and replays the state before a time (latest event and latest raise per alarm)', () => {

@@ -70,6 +70,23 @@ describe('buildDailyReport', () => {
     expect(report.energy[2]!.notes).toEqual(['counter went backwards 1 time: counted as a reset to 0', 'no readings for 5 of 24 hours: the counter spans the gap']);
   });
 
+  it('counts a small step back of a kWh counter between hours and within one as no increase, not as a reset', () => {
+    // A calculated device's counter (saved once a minute) resumes after a crash a little below the value last published.
+    const from = Date.UTC(2026, 5, 10, 0);
+    const stats = [hour('site', 'it_kwh', 'kWh', from - HOUR, [249_990, 250_000])];
+    for (let i = 0; i < 24; i++) {
+      const base = 250_000 + i * 10;
+      const values = i === 12 ? [base - 8, base + 10] : i === 20 ? [base, base + 10, base + 4, base + 10] : [base, base + 10];
+      stats.push(hour('site', 'it_kwh', 'kWh', from + i * HOUR, values));
+    }
+    const r = buildDailyReport({ gateway: { id: 'gw' }, window: { fromMs: from, toMs: from + 24 * HOUR, date: '2026-06-10', timeZone: 'UTC' }, generatedMs: from + 24 * HOUR, devices: ['site'], stats, alarmEvents: [], alarmsBefore: [], healthTags: [] });
+    // 24 hours of 10 kWh; hour 12 starts 8 kWh below hour 11's end and rises 18 within; hour 20 steps back 6 and rises 6 again.
+    expect(r.energy).toEqual([
+      { device: 'site', tag: 'it_kwh', unit: 'kWh', kwh: 240 + 8 + 6, counterStart: 250_000, counterEnd: 250_240, resets: 0, stepsBack: 2, steppedBackKwh: 14, hoursWithData: 24, notes: ['counter stepped back by 14.00 kWh (2 times): counted as no increase, not as a reset'] },
+    ]);
+    expect(r.attention).toEqual([]);
+  });
+
   it('computes PUE from energy, its previous value and the live PUE average', () => {
     expect(report.facility).toEqual({ itKwh: 1880, facilityKwh: 3355, pueFromEnergy: 1.785, previousPueFromEnergy: 1.5, pueAvg: 1.6, pueMin: 1.6, pueMax: 1.6, notes: [] });
   });

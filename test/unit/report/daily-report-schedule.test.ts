@@ -80,6 +80,69 @@ describe('due windows (catch-up)', () => {
   });
 });
 
+describe('a change of the report time or time zone', () => {
+  const at = (iso: string): number => Date.parse(iso);
+  const due = (nowIso: string, lastEndIso: string, time: string, zone: string) =>
+    dueWindows(at(nowIso), at(lastEndIso), parseLocalTime(time), zone, 7).windows.map((w) => [...span(w), w.scheduledFromMs === undefined ? null : iso(w.scheduledFromMs)]);
+
+  it('06:00 → 07:00: the day already reported is not run again; its extra hour joins the next day (same date, same file otherwise)', () => {
+    // [2026-06-10 06:00, 2026-06-11 06:00) CEST was reported. Before the fix, at 07:00 the window
+    // [06-10 07:00, 06-11 07:00) ran, overwriting 2026-06-10's files with a 23 h overlap.
+    expect(due('2026-06-11T05:00:00.000Z', '2026-06-11T04:00:00.000Z', '07:00', 'Europe/Berlin')).toEqual([]);
+    expect(due('2026-06-12T05:00:00.000Z', '2026-06-11T04:00:00.000Z', '07:00', 'Europe/Berlin')).toEqual([
+      ['2026-06-11', '2026-06-11T04:00:00.000Z', '2026-06-12T05:00:00.000Z', 25, '2026-06-11T05:00:00.000Z'],
+    ]);
+  });
+
+  it('07:00 → 06:00: the next window is shortened to start where the last one ended', () => {
+    expect(due('2026-06-12T04:00:00.000Z', '2026-06-11T05:00:00.000Z', '06:00', 'Europe/Berlin')).toEqual([
+      ['2026-06-11', '2026-06-11T05:00:00.000Z', '2026-06-12T04:00:00.000Z', 23, '2026-06-11T04:00:00.000Z'],
+    ]);
+  });
+
+  it('Europe/Berlin → Asia/Kolkata and back at 06:00: no overlap, no gap, no two reports of one date', () => {
+    // Berlin 06:00 CEST = 04:00Z; Kolkata 06:00 IST = 00:30Z.
+    expect(due('2026-06-12T01:00:00.000Z', '2026-06-11T04:00:00.000Z', '06:00', 'Asia/Kolkata')).toEqual([
+      ['2026-06-11', '2026-06-11T04:00:00.000Z', '2026-06-12T00:30:00.000Z', 20.5, '2026-06-11T00:30:00.000Z'],
+    ]);
+    // Back: 00:30Z–04:00Z alone would be named 2026-06-11 like the next day: joined to it.
+    expect(due('2026-06-11T05:00:00.000Z', '2026-06-11T00:30:00.000Z', '06:00', 'Europe/Berlin')).toEqual([]);
+    expect(due('2026-06-12T05:00:00.000Z', '2026-06-11T00:30:00.000Z', '06:00', 'Europe/Berlin')).toEqual([
+      ['2026-06-11', '2026-06-11T00:30:00.000Z', '2026-06-12T04:00:00.000Z', 27.5, '2026-06-11T04:00:00.000Z'],
+    ]);
+  });
+
+  it('a remainder shorter than an hour is joined to the next window; a longer one on its own date runs alone', () => {
+    expect(due('2026-06-11T00:20:00.000Z', '2026-06-10T23:30:00.000Z', '00:15', 'UTC')).toEqual([]);
+    expect(due('2026-06-12T00:20:00.000Z', '2026-06-10T23:30:00.000Z', '00:15', 'UTC')).toEqual([
+      ['2026-06-10', '2026-06-10T23:30:00.000Z', '2026-06-12T00:15:00.000Z', 24.75, '2026-06-11T00:15:00.000Z'],
+    ]);
+    expect(due('2026-06-11T00:40:00.000Z', '2026-06-10T23:00:00.000Z', '00:30', 'UTC')).toEqual([
+      ['2026-06-10', '2026-06-10T23:00:00.000Z', '2026-06-11T00:30:00.000Z', 1.5, '2026-06-10T00:30:00.000Z'],
+    ]);
+  });
+
+  it('a restarted schedule with a new time reports each hour once: the windows it runs are contiguous with the last recorded end', async () => {
+    const lastEnd = Date.UTC(2026, 5, 11, 4); // 2026-06-11 06:00 CEST, reported under 06:00
+    const clock = new FakeClock(Date.UTC(2026, 5, 11, 4, 30));
+    const runs = new MemoryRunLog(lastEnd);
+    const windows: ReportWindow[] = [];
+    const s = new DailyReportSchedule({ time: '07:00', timeZone: 'Europe/Berlin', clock, runs, run: (w) => void windows.push(w), scheduleCron: fakeCron().scheduleCron });
+    try {
+      await s.start();
+      await clock.advance(3 * 24 * HOUR + HOUR); // the hourly guard checks; no cron fire needed
+    } finally {
+      await s.stop();
+    }
+    expect(windows.map(span)).toEqual([
+      ['2026-06-11', '2026-06-11T04:00:00.000Z', '2026-06-12T05:00:00.000Z', 25],
+      ['2026-06-12', '2026-06-12T05:00:00.000Z', '2026-06-13T05:00:00.000Z', 24],
+      ['2026-06-13', '2026-06-13T05:00:00.000Z', '2026-06-14T05:00:00.000Z', 24],
+    ]);
+    expect(runs.recorded.map(iso)).toEqual(['2026-06-12T05:00:00.000Z', '2026-06-13T05:00:00.000Z', '2026-06-14T05:00:00.000Z']);
+  });
+});
+
 class MemoryRunLog implements ReportRunLog {
   recorded: number[] = [];
   constructor(private last: number | null) {}

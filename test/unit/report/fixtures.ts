@@ -1,3 +1,4 @@
+import { counterStep } from '../../../agent/core/counter.js';
 import type { DailyReportInput, HourlyStat, ReportAlarmEvent } from '../../../agent/report/index.js';
 
 export const HOUR = 3_600_000;
@@ -7,12 +8,15 @@ export function hour(device: string, tag: string, unit: string, hourMs: number, 
   const counter = unit.toLowerCase() === 'kwh';
   let increase = 0;
   let resets = 0;
+  let stepsBack = 0;
+  let steppedBack = 0;
   for (let i = 1; i < values.length; i++) {
-    const d = values[i]! - values[i - 1]!;
-    if (d >= 0) increase += d;
-    else {
-      increase += values[i]!;
-      resets++;
+    const step = counterStep(values[i - 1]!, values[i]!);
+    increase += step.increase;
+    if (step.reset) resets++;
+    if (step.stepBack > 0) {
+      stepsBack++;
+      steppedBack += step.stepBack;
     }
   }
   const step = HOUR / values.length;
@@ -31,6 +35,8 @@ export function hour(device: string, tag: string, unit: string, hourMs: number, 
     lastMs: hourMs + Math.round(step * (values.length - 1)),
     increase: counter ? increase : null,
     resets: counter ? resets : null,
+    stepsBack: counter ? stepsBack : null,
+    steppedBack: counter ? steppedBack : null,
   };
 }
 
