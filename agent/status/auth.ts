@@ -13,6 +13,7 @@
  *   auth.authorize(req)                // every state-changing request: origin, session, CSRF →
  *                                      //   { ok: true, name } (the operator, for the audit's `by`)
  *                                      //   or { ok: false, status, error } to send as JSON
+ *                                      //   (503 while the password file is unusable)
  *   readJsonBody(req), sendJson(res, status, body)   // from ./http-json.js, re-exported here
  *
  * The endpoints:
@@ -27,9 +28,12 @@
  * Rules:
  * - One operator password per gateway, stored only as a scrypt hash (./password-file.ts). The
  *   name given at login is who the operator says they are; it is recorded with each action.
- * - The password file is checked (stat) at every login attempt, action and login-protected read:
- *   a new password (`allbit password`) is used at once and ends every session opened before it.
- *   A damaged or missing file refuses logins (503, logged with the path) — never a silent reset.
+ * - The password file is checked (stat) at every login attempt, action and login-protected read
+ *   (and so at every tick of a login-protected live stream): a new password (`allbit password`)
+ *   is used at once and ends every session opened before it. A damaged or missing file fails
+ *   closed: it ends every session, refuses logins and actions (503, logged with the path) and,
+ *   with readAccess "login", reads — never a silent reset. A good file that comes back afterwards
+ *   is compared with the last good password: a different one is a new password (sessions end).
  * - Sessions live in memory (a restart logs everyone out). They end after `sessionIdleMs` without
  *   a login or an action — reading (the page's polling) does not keep a session alive — and after
  *   12 hours in any case; both judged on the injected monotonic clock.
@@ -88,6 +92,7 @@ export const SESSION_MAX_MS = 12 * 60 * 60_000;
 /** Who the operator says they are: 1–64 characters, none of them control or invisible format characters. */
 const NAME_PATTERN = /^[^\p{C}]{1,64}$/u;
 const MAX_CHECKS_IN_FLIGHT = 4;
+const PASSWORD_FILE_UNUSABLE = 'login and actions are unavailable: the password file is missing or damaged (see the agent log)';
 
 interface Session {
   name: string;
@@ -104,7 +109,10 @@ export class StatusAuth {
   private readonly sessionMaxMs: number;
   private readonly maxSessions: number;
   private loadedVersion: string | null | undefined = undefined;
+  /** The password now in force; null while the file is missing or damaged (nobody may log in or act). */
   private password: PasswordHash | null = null;
+  /** The last password read from a good file, kept across a damaged spell to recognise a new one. */
+  private lastGoodPassword: PasswordHash | null = null;
   private passwordProblem = 'the password file has not been read yet';
   private readonly checksInFlight = new Map<string, number>();
   private totalChecksInFlight = 0;
@@ -156,6 +164,7 @@ export class StatusAuth {
   canRead(req: IncomingMessage): boolean {
     if (this.options.readAccess === 'open') return true;
     this.refreshPassword();
+    if (this.password === null) return false;
     return this.lookup(req).state === 'valid';
   }
 
@@ -168,6 +177,7 @@ export class StatusAuth {
   authorize(req: IncomingMessage): Authorization {
     if (!sameOrigin(req)) return { ok: false, status: 403, error: 'cross-origin request refused' };
     this.refreshPassword();
+    if (this.password === null) return { ok: false, status: 503, error: PASSWORD_FILE_UNUSABLE };
     const found = this.lookup(req);
     if (found.state === 'none') return { ok: false, status: 401, error: 'login required' };
     if (found.state === 'expired') return { ok: false, status: 401, error: 'session expired: log in again' };
@@ -196,7 +206,7 @@ export class StatusAuth {
 
     this.refreshPassword();
     const stored = this.password;
-    if (stored === null) return sendJson(res, 503, { error: 'login is unavailable: the password file is missing or damaged (see the agent log)' });
+    if (stored === null) return sendJson(res, 503, { error: PASSWORD_FILE_UNUSABLE });
     if ((this.checksInFlight.get(key) ?? 0) > 0 || this.totalChecksInFlight >= MAX_CHECKS_IN_FLIGHT) return tooManyAttempts(res, 1000, 'another login attempt is being checked');
     this.checksInFlight.set(key, (this.checksInFlight.get(key) ?? 0) + 1);
     this.totalChecksInFlight++;
@@ -247,7 +257,7 @@ export class StatusAuth {
     const readAccess = this.options.readAccess;
     this.refreshPassword();
     const found = this.lookup(req);
-    if (found.state !== 'valid') return { authenticated: false, readAccess };
+    if (this.password === null || found.state !== 'valid') return { authenticated: false, readAccess };
     const s = found.session;
     return { authenticated: true, name: s.name, csrf: s.csrf, expiresMs: this.expiresMs(s), readAccess };
   }
@@ -302,13 +312,16 @@ export class StatusAuth {
     }
   }
 
-  /** Re-reads the password file when it changed (stat only otherwise). A new password ends every session. */
+  /**
+   * Re-reads the password file when it changed (stat only otherwise). Fails closed: a missing or
+   * damaged file ends every session. A good file whose password differs from the last good one
+   * (even with a damaged spell in between) ends every session too.
+   */
   private refreshPassword(): void {
     const path = this.options.passwordFile;
     const version = passwordFileVersion(path);
     if (version === this.loadedVersion) return;
     this.loadedVersion = version;
-    const before = this.password;
     try {
       this.password = readPasswordFile(path);
       if (this.password === null) this.passwordProblem = `the password file ${path} is missing — set a password with \`allbit password --config FILE --generate\``;
@@ -317,14 +330,22 @@ export class StatusAuth {
       this.passwordProblem = (err as Error).message;
     }
     if (this.password === null) {
-      this.options.logger.error({ passwordFile: path, problem: this.passwordProblem }, 'status page: logins refused until the password file is repaired');
+      const ended = this.endAllSessions();
+      this.options.logger.error({ passwordFile: path, problem: this.passwordProblem, sessionsEnded: ended }, 'status page: every session ended; logins and actions refused until the password file is repaired');
       return;
     }
-    if (before !== null && !(before.hash.equals(this.password.hash) && before.salt.equals(this.password.salt))) {
-      const ended = this.sessions.size;
-      this.sessions.clear();
+    const lastGood = this.lastGoodPassword;
+    this.lastGoodPassword = this.password;
+    if (lastGood !== null && !(lastGood.hash.equals(this.password.hash) && lastGood.salt.equals(this.password.salt))) {
+      const ended = this.endAllSessions();
       this.options.logger.info({ passwordFile: path, sessionsEnded: ended }, 'status page: the password was changed; every session ended');
     }
+  }
+
+  private endAllSessions(): number {
+    const ended = this.sessions.size;
+    this.sessions.clear();
+    return ended;
   }
 }
 

@@ -69,14 +69,21 @@ function parse(bytes: Buffer): JsonBody {
   }
 }
 
-/** A JSON answer with the status page's safety headers (no caching: answers may carry a CSRF token). */
-export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
+/**
+ * A JSON answer with the status page's safety headers (no caching: answers may carry a CSRF
+ * token). The one JSON answer of the status server and of the login routes alike. A 413 always
+ * closes the connection: the rest of that body is never read, and a client still uploading it
+ * (chunked) would otherwise wait on a kept-alive connection that nobody reads.
+ */
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}, options: { head?: boolean } = {}): void {
+  const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json; charset=utf-8',
     'cache-control': 'no-store',
+    'content-length': String(Buffer.byteLength(text)),
     'x-content-type-options': 'nosniff',
-    ...(status === 413 ? { connection: 'close' } : {}),
     ...headers,
+    ...(status === 413 ? { connection: 'close' } : {}),
   });
-  res.end(JSON.stringify(body));
+  res.end(options.head ? undefined : text);
 }

@@ -4,7 +4,8 @@ import type { AddressInfo } from 'node:net';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
 import type { GatewayView, LiveState } from '../state/live-state.js';
-import { readJsonBody, type JsonBody } from './http-json.js';
+import { readJsonBody, sendJson as sendJsonAnswer, type JsonBody } from './http-json.js';
+import { addressKey, isLoopback } from './login-limiter.js';
 import { loadPageAssets, type PageAsset } from './page.js';
 
 /** What the server reads from the live state: cheap views, never the pipeline. */
@@ -19,8 +20,9 @@ export interface StatusMetrics {
 /**
  * Login and sessions (agent/status/auth.ts, `StatusAuth`). `handle` answers its own routes
  * (POST /api/login, POST /api/logout, GET /api/session) and returns false for any other request;
- * `canRead` says whether a request may read the page's data; `authorize` checks a state-changing
- * request (session cookie, `x-csrf-token`, Origin).
+ * `canRead` says whether a request may read the page's data — asked again for every open live
+ * stream at every tick, so it must stay cheap (cookie → session lookup); `authorize` checks a
+ * state-changing request (session cookie, `x-csrf-token`, Origin).
  */
 export interface StatusAuthPort {
   handle(req: IncomingMessage, res: ServerResponse, url: URL): Promise<boolean>;
@@ -67,6 +69,27 @@ export interface StatusServerOptions {
   alarmAction?: (command: StatusAlarmCommand) => StatusAlarmResult;
   /** Concurrent `/api/events` streams (default 32); more are refused with 503. */
   maxStreams?: number;
+  /** Concurrent streams from one remote address (IPv6: one /64; default 4); more are refused with 429. */
+  maxStreamsPerAddress?: number;
+  /**
+   * Remote addresses that `maxStreamsPerAddress` does not apply to (only `maxStreams` does).
+   * Default: loopback — the box itself, or a reverse proxy on it through which every browser
+   * arrives from one address.
+   */
+  uncappedAddress?: (remoteAddress: string) => boolean;
+  /**
+   * A stream with more unsent data than this (default 1 MiB) is skipped at a tick; one that stays
+   * above it for STREAM_STALLED_TICKS ticks in a row (a client that stopped reading) is dropped.
+   */
+  streamBacklogBytes?: number;
+  /** Open TCP connections (default 256); the kernel's further connections are closed at once. */
+  maxConnections?: number;
+  /** Time for a client to send a request's headers (default 10 s; node's `headersTimeout`). */
+  headersTimeoutMs?: number;
+  /** Time for a client to send a whole request, body included (default 30 s; node's `requestTimeout`). Answers — live streams too — are not limited by it. */
+  requestTimeoutMs?: number;
+  /** How often node checks those two timeouts (default 1 s; node's `connectionsCheckingInterval`). */
+  timeoutCheckIntervalMs?: number;
   /** How often a stream gets an overview (default 1000 ms: "at most once a second"). */
   streamIntervalMs?: number;
   /** A comment line on every stream this often, so proxies and browsers see it alive (default 15 s). */
@@ -79,6 +102,10 @@ export interface StatusServerOptions {
 const MAX_SHELVE_MINUTES = 7 * 24 * 60;
 /** A browser that does not read its stream: events are skipped for it above this much unsent data. */
 const STREAM_BACKLOG_BYTES = 1024 * 1024;
+/** Ticks in a row above the backlog limit after which a stream is dropped (its client has stopped reading). */
+export const STREAM_STALLED_TICKS = 5;
+/** TCP keepalive probes on a stream's socket after this much idle time, so a vanished peer is noticed. */
+const STREAM_KEEPALIVE_MS = 30_000;
 
 const CSP = [
   "default-src 'self'",
@@ -102,9 +129,15 @@ const SECURITY_HEADERS: Record<string, string> = {
 };
 
 interface Stream {
+  /** Kept for its cookie: read access is checked again at every tick. */
+  req: IncomingMessage;
   res: ServerResponse;
+  /** The remote address as the per-address cap counts it. */
+  address: string;
   device: string | null;
   alarmsVersion: number;
+  /** Ticks in a row skipped for a backlog above the limit. */
+  stalledTicks: number;
 }
 
 const ACTION_ROUTE = /^\/api\/alarms\/([^/]+)\/(acknowledge|shelve|unshelve)$/;
@@ -116,6 +149,10 @@ const DEVICE_ROUTE = /^\/api\/devices\/([^/]+)(\/history)?$/;
  * `/api/devices/:id/history`, `/api/alarms`, `/api/events` (server-sent events),
  * `POST /api/alarms/:id/{acknowledge,shelve,unshelve}`, `/api/status`, `/metrics`, `/healthz`,
  * `/readyz`; login routes from the auth module. docs/http.md is the contract.
+ *
+ * Streams end when their session does (logout, expiry, a new or unusable password file): read
+ * access is checked again for every stream at every tick. A client gets at most
+ * `maxStreamsPerAddress` of the `maxStreams`, and a stream whose client stopped reading is dropped.
  *
  * Cost: the streams share one timer; each second the overview is built and serialised once for
  * every browser, a device's tags once for the browsers that have that device open, the alarm
@@ -152,15 +189,33 @@ export class StatusServer {
       .digest('hex')
       .slice(0, 12);
     this.indexHtml = page.indexHtml.replaceAll('{{v}}', version);
-    const server = createServer((req, res) => {
-      this.handle(req, res).catch((err: unknown) => this.fail(res, err, req.url ?? ''));
-    });
+    // A LAN page: a slow or idle client gets seconds, not minutes, to send its request, and a flood
+    // of sockets meets a connection limit rather than the process's file descriptors.
+    const server = createServer(
+      {
+        headersTimeout: this.options.headersTimeoutMs ?? 10_000,
+        requestTimeout: this.options.requestTimeoutMs ?? 30_000,
+        connectionsCheckingInterval: this.options.timeoutCheckIntervalMs ?? 1000,
+      },
+      (req, res) => {
+        this.handle(req, res).catch((err: unknown) => this.fail(res, err, req.url ?? ''));
+      },
+    );
+    server.maxConnections = this.options.maxConnections ?? 256;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
-      server.once('error', (err: NodeJS.ErrnoException) =>
-        reject(new Error(`status page: cannot listen on ${this.options.host}:${this.options.port}: ${err.code ?? err.message}`, { cause: err })),
-      );
-      server.listen(this.options.port, this.options.host, () => resolve());
+      const onListenError = (err: NodeJS.ErrnoException): void =>
+        reject(new Error(`status page: cannot listen on ${this.options.host}:${this.options.port}: ${err.code ?? err.message}`, { cause: err }));
+      server.once('error', onListenError);
+      server.listen(this.options.port, this.options.host, () => {
+        server.off('error', onListenError);
+        resolve();
+      });
+    });
+    // An error of the listening server later (accept failing: EMFILE, ENFILE) is logged; without a
+    // listener it would be thrown and end the agent.
+    server.on('error', (err: NodeJS.ErrnoException) => {
+      this.options.logger.error({ err: err.message, code: err.code }, 'status page: server error');
     });
     const address = server.address() as AddressInfo;
     return { host: this.options.host, port: address.port };
@@ -307,6 +362,14 @@ export class StatusServer {
     if (this.streams.size >= max) {
       return sendJson(res, 503, { error: `too many live streams (${max}); close another browser tab or try again later` }, undefined, { 'retry-after': '10' });
     }
+    const remote = req.socket.remoteAddress ?? 'unknown';
+    const address = addressKey(remote);
+    const maxPerAddress = this.options.maxStreamsPerAddress ?? 4;
+    let fromAddress = 0;
+    for (const s of this.streams) if (s.address === address) fromAddress++;
+    if (fromAddress >= maxPerAddress && !(this.options.uncappedAddress ?? isLoopback)(remote)) {
+      return sendJson(res, 429, { error: `too many live streams from your address (${maxPerAddress}); close another browser tab or try again later` }, undefined, { 'retry-after': '10' });
+    }
     res.writeHead(200, {
       ...SECURITY_HEADERS,
       'content-type': 'text/event-stream; charset=utf-8',
@@ -315,8 +378,8 @@ export class StatusServer {
       'x-accel-buffering': 'no',
     });
     req.socket.setNoDelay(true);
-    req.socket.setKeepAlive(true);
-    const stream: Stream = { res, device, alarmsVersion: -1 };
+    req.socket.setKeepAlive(true, STREAM_KEEPALIVE_MS);
+    const stream: Stream = { req, res, address, device, alarmsVersion: -1, stalledTicks: 0 };
     this.streams.add(stream);
     const cleanup = (): void => {
       this.streams.delete(stream);
@@ -356,8 +419,23 @@ export class StatusServer {
     this.timer = null;
   }
 
+  /**
+   * Ends the streams that may no longer read: their session ended (logout, idle or absolute
+   * expiry, a new or unusable password file). Only with a login to read; a cookie → session lookup each.
+   */
+  private dropUnreadableStreams(): void {
+    const { auth } = this.options;
+    if (!auth) return;
+    for (const s of this.streams) {
+      if (auth.canRead(s.req)) continue;
+      this.streams.delete(s);
+      s.res.end();
+    }
+  }
+
   /** One second of the live streams: each view built and serialised once, whatever the number of browsers. */
   private tick(): void {
+    this.dropUnreadableStreams();
     if (this.streams.size === 0) return;
     const state = this.options.state;
     const overview = sseEvent('overview', JSON.stringify(state.overview()));
@@ -367,9 +445,19 @@ export class StatusServer {
     const every = Math.max(1, Math.round((this.options.heartbeatMs ?? 15_000) / (this.options.streamIntervalMs ?? 1000)));
     const heartbeat = ++this.ticksSinceHeartbeat >= every;
     if (heartbeat) this.ticksSinceHeartbeat = 0;
+    const backlogLimit = this.options.streamBacklogBytes ?? STREAM_BACKLOG_BYTES;
     for (const s of this.streams) {
-      // A browser that does not read (a suspended tab, a dead link) is skipped rather than buffered for.
-      if (s.res.writableLength > STREAM_BACKLOG_BYTES) continue;
+      // A browser that does not read (a suspended tab, a dead link) is skipped rather than buffered
+      // for; one that stays behind for several ticks has stopped reading and gives its slot back.
+      if (s.res.writableLength > backlogLimit) {
+        if (++s.stalledTicks >= STREAM_STALLED_TICKS) {
+          this.options.logger.warn({ address: s.address, unsentBytes: s.res.writableLength }, 'status page: live stream dropped (its client stopped reading)');
+          this.streams.delete(s);
+          s.res.destroy();
+        }
+        continue;
+      }
+      s.stalledTicks = 0;
       let chunk = heartbeat ? ': heartbeat\n\n' : '';
       chunk += overview;
       if (s.alarmsVersion !== alarms.version) {
@@ -413,8 +501,9 @@ function methodNotAllowed(res: ServerResponse, allow: string): void {
   sendJson(res, 405, { error: 'method not allowed' }, undefined, { allow });
 }
 
+/** Every JSON answer goes through http-json's (a 413 closes the connection), with the page's security headers. */
 function sendJson(res: ServerResponse, status: number, body: unknown, req?: IncomingMessage, headers: Record<string, string> = {}): void {
-  send(res, status, 'application/json; charset=utf-8', JSON.stringify(body), headers, req);
+  sendJsonAnswer(res, status, body, { ...SECURITY_HEADERS, ...headers }, { head: req?.method === 'HEAD' });
 }
 
 function send(res: ServerResponse, status: number, type: string, body: string | Buffer, headers: Record<string, string> = {}, req?: IncomingMessage): void {

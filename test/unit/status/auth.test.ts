@@ -403,6 +403,49 @@ describe('password change while running', () => {
   });
 });
 
+describe('an unusable password file fails closed', () => {
+  it('ends every session and refuses actions (503) and login-protected reads while the file is damaged or missing', async () => {
+    const auth = makeAuth('login');
+    const { generatedPassword: password } = auth.initialise();
+    const http = await serve(auth);
+    const { cookie, csrf } = await loggedIn(http, password!);
+    const act = () => http('POST', '/api/action', { headers: { cookie, 'x-csrf-token': csrf }, body: {} });
+    expect((await act()).status).toBe(200);
+
+    writeFileSync(passwordFile, 'garbage');
+    const refused = await act();
+    expect(refused.status).toBe(503);
+    expect(refused.json.error).toMatch(/password file is missing or damaged/);
+    expect(refused.text).not.toContain(passwordFile);
+    expect((await http('GET', '/api/read', { headers: { cookie } })).status).toBe(401);
+    expect((await http('GET', '/api/session', { headers: { cookie } })).json).toEqual({ authenticated: false, readAccess: 'login' });
+    expect(auth.sessionCount()).toBe(0);
+    expect(logLines.join('\n')).toMatch(/every session ended; logins and actions refused until the password file is repaired.*"sessionsEnded":1/);
+
+    // Missing is the same; a request without a session is refused for the file too, not for the login.
+    rmSync(passwordFile);
+    const none = await http('POST', '/api/action', { body: {} });
+    expect([none.status, none.json.error]).toEqual([503, 'login and actions are unavailable: the password file is missing or damaged (see the agent log)']);
+    expect((await act()).status).toBe(503);
+  });
+
+  it('a new password set after a damaged spell ends the sessions of the old one', async () => {
+    const auth = makeAuth('login');
+    const { generatedPassword: password } = auth.initialise();
+    const http = await serve(auth);
+    const old = await loggedIn(http, password!);
+    writeFileSync(passwordFile, 'garbage');
+    expect((await http('GET', '/api/read', { headers: { cookie: old.cookie } })).status).toBe(401); // the damage is seen
+    writePasswordFile(passwordFile, hashPassword('the next plant password'));
+    expect((await http('POST', '/api/action', { headers: { cookie: old.cookie, 'x-csrf-token': old.csrf }, body: {} })).status).toBe(401);
+    expect((await http('GET', '/api/read', { headers: { cookie: old.cookie } })).status).toBe(401);
+    expect((await http('POST', '/api/login', { body: { name: 'maria', password } })).status).toBe(401);
+    const fresh = await loggedIn(http, 'the next plant password');
+    expect((await http('POST', '/api/action', { headers: { cookie: fresh.cookie, 'x-csrf-token': fresh.csrf }, body: {} })).status).toBe(200);
+    expect(logLines.join('\n')).toMatch(/the password was changed; every session ended/);
+  });
+});
+
 describe('secrets', () => {
   it('no answer carries the password, its hash, its salt or the password file', async () => {
     const auth = makeAuth('login');
