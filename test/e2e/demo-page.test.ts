@@ -7,35 +7,26 @@
  *
  * Needs /usr/bin/chromium, like status-page.test.ts (skipped without it unless ALLBIT_REQUIRE_CHROMIUM=1).
  */
-import { existsSync, mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import ModbusSerial from 'modbus-serial';
-import { chromium, type Page } from 'playwright-core';
+import { chromium } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
+import { ARTIFACTS, CHROMIUM, chromiumAvailable, chromiumRequired, shownValue } from '../helpers/chromium.js';
 import { demoCommand } from '../../agent/demo.js';
-import { PACKAGE_ROOT } from '../../config/package-root.js';
 import { waitFor } from '../helpers/brokers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-const required = process.env.ALLBIT_REQUIRE_CHROMIUM === '1';
-const ARTIFACTS = join(PACKAGE_ROOT, 'test-artifacts');
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
 
-async function shownValue(page: Page, tag: string): Promise<number | null> {
-  const raw = await page.locator(`#tag-rows tr[data-tag="${tag}"] td.val`).getAttribute('data-raw');
-  return raw === null ? null : Number(raw);
-}
-
-describe.skipIf(!available && !required)('the demo\'s status page in Chromium', () => {
+describe.skipIf(!chromiumAvailable && !chromiumRequired)('the demo\'s status page in Chromium', () => {
   it('shows every field and calculated device online, the values the simulator serves, and lets the first start\'s password log in', async () => {
-    expect(available, `${CHROMIUM} is required (ALLBIT_REQUIRE_CHROMIUM=1)`).toBe(true);
+    expect(chromiumAvailable, `${CHROMIUM} is required (ALLBIT_REQUIRE_CHROMIUM=1)`).toBe(true);
     mkdirSync(ARTIFACTS, { recursive: true });
     const out = new PassThrough();
     let printed = '';

@@ -8,11 +8,11 @@
  * Needs /usr/bin/chromium (Debian's package). Without it the test is skipped with a message —
  * unless ALLBIT_REQUIRE_CHROMIUM=1 (CI), where a missing browser fails.
  */
-import { existsSync, mkdirSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { chromium, type Browser } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
-import { PACKAGE_ROOT } from '../../config/package-root.js';
+import { ARTIFACTS, CHROMIUM, chromiumAvailable, chromiumRequired, shownValue } from '../helpers/chromium.js';
 import { silentLogger } from '../../agent/core/logger.js';
 import { startAgent, type RunningAgent } from '../../agent/runtime.js';
 import { hashPassword, writePasswordFile } from '../../agent/status/password-file.js';
@@ -20,27 +20,16 @@ import { startPlantSimulator } from '../../simulators/index.js';
 import { startAedes, waitForAsync } from '../helpers/brokers.js';
 import { plantConfig } from '../helpers/plant-config.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-const required = process.env.ALLBIT_REQUIRE_CHROMIUM === '1';
-const ARTIFACTS = join(PACKAGE_ROOT, 'test-artifacts');
 const PASSWORD = 'a long operator password';
-if (!available && !required) console.warn(`status page e2e skipped: ${CHROMIUM} not found (apt-get install chromium; set ALLBIT_REQUIRE_CHROMIUM=1 to make this a failure)`);
 
 const cleanups: (() => Promise<void>)[] = [];
 afterAll(async () => {
   while (cleanups.length) await cleanups.pop()!().catch(() => {});
 });
 
-/** The number the page holds for a tag (data-raw: the value before display formatting); null when it shows none. */
-async function shownValue(page: Page, tag: string): Promise<number | null> {
-  const raw = await page.locator(`#tag-rows tr[data-tag="${tag}"] td.val`).getAttribute('data-raw');
-  return raw === null ? null : Number(raw);
-}
-
-describe.skipIf(!available && !required)('status page in Chromium', () => {
+describe.skipIf(!chromiumAvailable && !chromiumRequired)('status page in Chromium', () => {
   it('shows the plant, updates live, shows offline devices and buffering, logs in and acknowledges, reconnects after a restart', async () => {
-    expect(available, `${CHROMIUM} is required (ALLBIT_REQUIRE_CHROMIUM=1)`).toBe(true);
+    expect(chromiumAvailable, `${CHROMIUM} is required (ALLBIT_REQUIRE_CHROMIUM=1)`).toBe(true);
     mkdirSync(ARTIFACTS, { recursive: true });
 
     const sim = await startPlantSimulator({ autoRun: false, seed: 3 });

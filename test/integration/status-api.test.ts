@@ -4,13 +4,14 @@
  * the alarm actions (which go through the same path as MQTT commands: audit table and outbox).
  */
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { recordingLogger } from '../helpers/recording-logger.js';
 import { request, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { alarmStatePathFor, SqliteAlarmStateStore } from '../../agent/buffer/sqlite-alarm-state.js';
-import { silentLogger, type Logger } from '../../agent/core/logger.js';
+import { silentLogger } from '../../agent/core/logger.js';
 import type { AlarmEventsPayload } from '../../agent/mqtt/json-encoder.js';
 import { startAgent, type RunningAgent } from '../../agent/runtime.js';
 import { StatusAuth } from '../../agent/status/auth.js';
@@ -226,17 +227,6 @@ function fixedState(padBytes = 0): StatusStateSource {
     history: () => null,
     alarmList: () => ({ enabled: true, nowMs: 0, version: 1, alarms: [] }),
   } as unknown as StatusStateSource;
-}
-
-function recordingLogger(lines: string[]): Logger {
-  const logger: Logger = {
-    debug: (o, m) => lines.push(`${m} ${JSON.stringify(o)}`),
-    info: (o, m) => lines.push(`${m} ${JSON.stringify(o)}`),
-    warn: (o, m) => lines.push(`${m} ${JSON.stringify(o)}`),
-    error: (o, m) => lines.push(`${m} ${JSON.stringify(o)}`),
-    child: () => logger,
-  };
-  return logger;
 }
 
 interface Fixture {

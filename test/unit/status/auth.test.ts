@@ -4,13 +4,13 @@
  * FakeClock for every expiry and lock.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { recordingLogger } from '../../helpers/recording-logger.js';
 import { createServer, request, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Logger } from '../../../agent/core/logger.js';
 import { passwordCommand } from '../../../agent/password-command.js';
 import { readJsonBody, sendJson, StatusAuth, type ReadAccess } from '../../../agent/status/auth.js';
 import { hashPassword, readPasswordFile, writePasswordFile } from '../../../agent/status/password-file.js';
@@ -23,18 +23,6 @@ interface Reply {
   headers: IncomingHttpHeaders;
   text: string;
   json: Record<string, unknown>;
-}
-
-/** Log lines kept, to check that no password ever reaches the log. */
-function recordingLogger(lines: string[]): Logger {
-  const logger: Logger = {
-    debug: (o, m) => lines.push(`${m} ${JSON.stringify(o)}`),
-    info: (o, m) => lines.push(`${m} ${JSON.stringify(o)}`),
-    warn: (o, m) => lines.push(`${m} ${JSON.stringify(o)}`),
-    error: (o, m) => lines.push(`${m} ${JSON.stringify(o)}`),
-    child: () => logger,
-  };
-  return logger;
 }
 
 let dir: string;
