@@ -35,6 +35,7 @@ import { Ticker } from './scheduler/ticker.js';
 import { LiveState } from './state/live-state.js';
 import { StatusAuth } from './status/auth.js';
 import { createMetrics } from './status/metrics.js';
+import { hostChecker } from './status/host-check.js';
 import { StatusServer, statusRequestId, type StatusAlarmResult } from './status/server.js';
 
 function readPem(path: string, at: string): string {
@@ -469,6 +470,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
         logger: logger.child({ part: 'status' }),
         // The tag-free overview: a scrape at 10k tags costs milliseconds, not a deep copy of every tag.
         metrics: createMetrics(() => state.overview()),
+        hostAllowed: hostChecker(config.status.allowedHosts),
         auth,
         // The page's actions take the MQTT command's path: the same validation, audit table and outbox.
         ...(alarms

@@ -265,6 +265,10 @@ export const configSchema = z
           .optional()
           .describe('the operator password, stored only as a scrypt hash (created at first start, changed with `allbit password`); relative to the config file; default: beside the outbox, <outbox name>-status-password.json'),
         sessionIdleMin: z.number().int().min(1).max(720).default(30).describe('a login ends after this many minutes without a login or an action (and after 12 hours in any case)'),
+        allowedHosts: z
+          .array(z.string().regex(/^[A-Za-z0-9.-]+$/, 'expected a host name such as gateway-a.plant.example'))
+          .default([])
+          .describe('host names operators (or a reverse proxy) use to reach the page, besides IP addresses, localhost and this machine\'s name; requests addressed to other names are refused (DNS rebinding)'),
       })
       .strict()
       .prefault({}),

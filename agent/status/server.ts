@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import type { Logger } from '../core/logger.js';
+import { hostChecker } from './host-check.js';
 import type { GatewayView, LiveState } from '../state/live-state.js';
 import { readJsonBody, sendJson as sendJsonAnswer, type JsonBody } from './http-json.js';
 import { addressKey, isLoopback } from './login-limiter.js';
@@ -67,6 +68,8 @@ export interface StatusServerOptions {
   auth?: StatusAuthPort;
   /** Runs an operator action exactly as an MQTT alarm command (audit table, outbox); absent when no alarm rule is configured. */
   alarmAction?: (command: StatusAlarmCommand) => StatusAlarmResult;
+  /** Which `Host` headers are answered (agent/status/host-check.ts); default: IP literals, localhost and this machine's name. */
+  hostAllowed?: (hostHeader: string | undefined) => boolean;
   /** Concurrent `/api/events` streams (default 32); more are refused with 503. */
   maxStreams?: number;
   /** Concurrent streams from one remote address (IPv6: one /64; default 4); more are refused with 429. */
@@ -160,6 +163,7 @@ const DEVICE_ROUTE = /^\/api\/devices\/([^/]+)(\/history)?$/;
  * computed while no browser is connected.
  */
 export class StatusServer {
+  private readonly hostAllowed: (hostHeader: string | undefined) => boolean;
   private server: Server | null = null;
   private assets = new Map<string, PageAsset>();
   private indexHtml = '';
@@ -169,6 +173,7 @@ export class StatusServer {
   private readonly clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>;
 
   constructor(private readonly options: StatusServerOptions) {
+    this.hostAllowed = options.hostAllowed ?? hostChecker();
     this.clock = options.clock ?? {
       setTimeout: (fn, ms) => setTimeout(fn, ms),
       clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
@@ -244,6 +249,11 @@ export class StatusServer {
     const method = req.method ?? 'GET';
     const read = method === 'GET' || method === 'HEAD';
     const { auth } = this.options;
+
+    // DNS rebinding: only requests addressed to a name this gateway answers to.
+    if (!this.hostAllowed(req.headers.host)) {
+      return sendJson(res, 421, { error: `this gateway does not answer to the name "${String(req.headers.host).slice(0, 100)}": add it to status.allowedHosts if operators use it` }, req);
+    }
 
     // Liveness and readiness: always open (a supervisor has no session).
     if (path === '/healthz' || path === '/readyz') {

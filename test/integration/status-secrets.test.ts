@@ -4,6 +4,7 @@
  * view, the live stream, /metrics — contains the password, the hash or its salt.
  */
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../agent/core/logger.js';
 import { startAgent } from '../../agent/runtime.js';
@@ -67,6 +68,17 @@ describe('secrets and the status API', () => {
     for (const asset of [...page.matchAll(/(?:src|href)="(\/assets\/[^"]+)"/g)].map((m) => m[1])) bodies.push([asset, await (await fetch(base + asset)).text()]);
     expect(bodies.length).toBeGreaterThan(12);
     bodies.push(['/api/events?device=chiller-1', await streamHead(`${base}/api/events?device=chiller-1`)]);
+
+    // DNS rebinding: the same request addressed to a foreign name is refused.
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port: agent.statusAddress!.port, path: '/api/status', headers: { host: `rebind.attacker.example:${agent.statusAddress!.port}` } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(rebound).toBe(421);
 
     for (const [path, body] of bodies) {
       for (const secret of [MQTT_SECRET, PAGE_SECRET, ...fileSecrets]) expect(body.includes(secret), `${path} contains a secret`).toBe(false);
