@@ -409,6 +409,15 @@ export class SqliteHistory {
     );
   }
 
+  /** Sets the recorded window end, also backwards (after a run recorded while the clock was far ahead). */
+  rebaseReportRun(windowEndMs: number, ranAtMs: number, name = 'daily'): void {
+    this.guard('rebase report run', () =>
+      this.db
+        .prepare('INSERT INTO report_runs (name, window_end_ms, ran_ms) VALUES (?, ?, ?) ON CONFLICT(name) DO UPDATE SET window_end_ms = excluded.window_end_ms, ran_ms = excluded.ran_ms')
+        .run(name, windowEndMs, ranAtMs),
+    );
+  }
+
   /** Flushes what is pending (when `nowMs` is given) and closes the file. */
   close(nowMs?: number): void {
     if (!this.db.open) return;

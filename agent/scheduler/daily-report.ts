@@ -52,6 +52,8 @@ export interface ReportWindow {
 export interface ReportRunLog {
   lastReportEndMs(): number | null;
   recordReportRun(windowEndMs: number, ranAtMs: number): void;
+  /** Sets the last window end even backwards: after a run recorded while the clock was far ahead. */
+  rebaseReportRun(windowEndMs: number, ranAtMs: number): void;
 }
 
 export interface DailyReportScheduleOptions {
@@ -301,6 +303,13 @@ export class DailyReportSchedule {
       return;
     }
     const due = dueWindows(nowMs, lastEndMs, this.time, this.timeZone, this.maxCatchUpDays);
+    if (lastEndMs !== null && lastEndMs > nowMs + DAY_MS) {
+      // A run was recorded while the clock was far ahead (an RTC in the future before NTP set it):
+      // waiting for that date would stop the reports for as long. Start again from now.
+      runs.rebaseReportRun(due.baselineMs, clock.now());
+      this.logger.warn({ recordedEnd: new Date(lastEndMs).toISOString(), now: new Date(nowMs).toISOString(), from: new Date(due.baselineMs).toISOString() }, 'daily report: the last recorded run is in the future (the clock was wrong when it ran); reports start again from the latest scheduled time');
+      return;
+    }
     if (lastEndMs === null) {
       runs.recordReportRun(due.baselineMs, clock.now());
       this.logger.info({ from: new Date(due.baselineMs).toISOString() }, 'daily report: first start, the first report covers the day from the latest scheduled time');

@@ -153,6 +153,10 @@ class MemoryRunLog implements ReportRunLog {
     this.recorded.push(windowEndMs);
     this.last = Math.max(this.last ?? -Infinity, windowEndMs);
   }
+  rebaseReportRun(windowEndMs: number): void {
+    this.recorded.push(windowEndMs);
+    this.last = windowEndMs;
+  }
 }
 
 /** Stands in for node-cron: records how it was scheduled and lets the test fire it. */
@@ -239,6 +243,24 @@ describe('DailyReportSchedule', () => {
     await schedule!.start();
     expect(ran).toEqual([]);
     expect(runs.recorded.map(iso)).toEqual(['2026-06-09T22:00:00.000Z']);
+  });
+
+  it('a run recorded while the clock was years ahead (an RTC before NTP) does not stop the reports until then: it starts again from now', async () => {
+    const now = Date.UTC(2026, 5, 10, 12);
+    const { ran, runs, clock } = setup(now, Date.UTC(2031, 0, 1, 23));
+    await schedule!.start();
+    expect(ran).toEqual([]);
+    expect(runs.lastReportEndMs()).toBe(Date.UTC(2026, 5, 9, 22)); // 2026-06-10 00:00 CEST, the latest scheduled time
+    await clock.advance(24 * HOUR);
+    expect(ran).toEqual(['2026-06-10']);
+  });
+
+  it('a last run less than a day ahead is kept (a clock a little fast is not a reason to report a day twice)', async () => {
+    const now = Date.UTC(2026, 5, 10, 12);
+    const { ran, runs } = setup(now, Date.UTC(2026, 5, 10, 22));
+    await schedule!.start();
+    expect(ran).toEqual([]);
+    expect(runs.lastReportEndMs()).toBe(Date.UTC(2026, 5, 10, 22));
   });
 
   it('after a month off, runs only the newest maxCatchUpDays', async () => {
