@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PACKAGE_ROOT } from '../config/package-root.js';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
-import { ConfigError, formatIssue } from '../config/issues.js';
+import { ConfigError } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
 import { requestsPerCycle } from './runtime.js';
 
@@ -390,8 +390,7 @@ function validate(configPath: string | undefined, out: NodeJS.WritableStream, er
     return 0;
   } catch (e) {
     if (e instanceof ConfigError) {
-      err.write(`${e.file}: ${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}\n`);
-      for (const issue of e.issues) err.write(`  ${formatIssue(issue)}\n`);
+      err.write(`${e.message}\n`); // "FILE: N problems" and one "path (line N): message" per line
       return 1;
     }
     throw e;

@@ -3,7 +3,7 @@
  * Writes only the scrypt hash, atomically, to `status.passwordFile`; a running agent uses the new
  * password from the next login (and ends the sessions opened with the old one).
  */
-import { ConfigError, formatIssue } from '../config/issues.js';
+import { ConfigError } from '../config/issues.js';
 import { loadConfigFile } from '../config/load.js';
 import { generatePassword, hashPassword, MAX_PASSWORD_LENGTH, passwordProblem, PasswordFileError, writePasswordFile } from './status/password-file.js';
 
@@ -31,8 +31,7 @@ export async function passwordCommand(options: PasswordCommandOptions, out: Node
     passwordFile = loadConfigFile(options.config, { env }).status.passwordFile;
   } catch (e) {
     if (e instanceof ConfigError) {
-      err.write(`${e.file}: ${e.issues.length} problem${e.issues.length === 1 ? '' : 's'}\n`);
-      for (const issue of e.issues) err.write(`  ${formatIssue(issue)}\n`);
+      err.write(`${e.message}\n`); // "FILE: N problems" and one "path (line N): message" per line
       return 1;
     }
     throw e;

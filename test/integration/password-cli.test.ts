@@ -3,32 +3,16 @@
  * config and password file in a temp folder. The stored file holds a hash that verifies, never the
  * password; a short password changes nothing.
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readPasswordFile, verifyPassword } from '../../agent/status/password-file.js';
-import { assertBuilt, CLI, REPO_ROOT, runCli, type CliResult } from '../helpers/cli.js';
+import { assertBuilt, runCli } from '../helpers/cli.js';
 
 let dir: string;
 let config: string;
 let passwordFile: string;
-
-/** The CLI with `input` piped to its stdin (runCli gives the child no stdin). */
-function runWithStdin(args: string[], input: string): Promise<CliResult> {
-  assertBuilt();
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => (stdout += d));
-    child.stderr.on('data', (d) => (stderr += d));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
 
 beforeAll(() => {
   assertBuilt();
@@ -75,12 +59,12 @@ describe('allbit password', () => {
 
   it('--stdin sets the piped password (one trailing newline removed) and refuses a short one', async () => {
     const before = readFileSync(passwordFile, 'utf8');
-    const short = await runWithStdin(['password', '--config', config, '--stdin'], 'short-pass\n');
+    const short = await runCli(['password', '--config', config, '--stdin'], { input: 'short-pass\n' });
     expect(short.code).toBe(1);
     expect(short.stderr).toMatch(/at least 12 characters \(it has 10\); nothing changed/);
     expect(readFileSync(passwordFile, 'utf8')).toBe(before);
 
-    const result = await runWithStdin(['password', '--config', config, '--stdin'], 'Kältemaschine 7 läuft\n');
+    const result = await runCli(['password', '--config', config, '--stdin'], { input: 'Kältemaschine 7 läuft\n' });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).not.toContain('Kältemaschine');
     const stored = readPasswordFile(passwordFile)!;
