@@ -6,6 +6,7 @@
  * energy counters give the day's PUE.
  */
 import type { TagRef } from '../agent/core/calculation.js';
+import { assertTimeZone } from '../agent/core/zoned-time.js';
 import type { DeviceSpec } from '../agent/core/device.js';
 import type { ConfigIssue } from './issues.js';
 import type { Config } from './schema.js';
@@ -25,7 +26,7 @@ export interface ResolvedReportConfig {
 export function resolveReport(r: Config['report'], devices: readonly DeviceSpec[], dir: string, issues: ConfigIssue[]): ResolvedReportConfig {
   const timeZone = r.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone;
   try {
-    new Intl.DateTimeFormat('en', { timeZone });
+    assertTimeZone(timeZone);
   } catch {
     issues.push({ path: 'report.timeZone', message: `unknown time zone "${timeZone}" (expected an IANA name such as Europe/Berlin, America/New_York or UTC)` });
   }

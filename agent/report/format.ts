@@ -1,24 +1,11 @@
 /** Deterministic formatting for the report: local times, numbers, durations. */
+import { offsetMs, wallTime } from '../core/zoned-time.js';
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
+const pad = (n: number): string => String(n).padStart(2, '0');
 
-function formatter(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    } catch (cause) {
-      throw new Error(`report: time zone "${timeZone}" is not a known IANA time zone`, { cause });
-    }
-    formatters.set(timeZone, f);
-  }
-  return f;
-}
-
-function parts(ms: number, timeZone: string): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (const p of formatter(timeZone).formatToParts(new Date(ms))) out[p.type] = p.value;
-  return out;
+function parts(ms: number, timeZone: string): Record<'year' | 'month' | 'day' | 'hour' | 'minute', string> {
+  const w = wallTime(ms, timeZone);
+  return { year: String(w.year), month: pad(w.month), day: pad(w.day), hour: pad(w.hour), minute: pad(w.minute) };
 }
 
 /** "2026-03-29 14:05" in the time zone. */
@@ -35,12 +22,10 @@ export function localTime(ms: number, timeZone: string): string {
 
 /** "UTC+02:00" at that instant. */
 export function utcOffset(ms: number, timeZone: string): string {
-  const p = parts(ms, timeZone);
-  const wall = Date.UTC(Number(p.year), Number(p.month) - 1, Number(p.day), Number(p.hour), Number(p.minute), Number(p.second));
-  const minutes = Math.round((wall - Math.floor(ms / 1000) * 1000) / 60_000);
+  const minutes = Math.round(offsetMs(ms, timeZone) / 60_000);
   const sign = minutes < 0 ? '-' : '+';
   const a = Math.abs(minutes);
-  return `UTC${sign}${String(Math.floor(a / 60)).padStart(2, '0')}:${String(a % 60).padStart(2, '0')}`;
+  return `UTC${sign}${pad(Math.floor(a / 60))}:${pad(a % 60)}`;
 }
 
 export function iso(ms: number): string {

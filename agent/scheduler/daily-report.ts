@@ -26,6 +26,7 @@
 import cron, { type ScheduledTask, type TaskContext, type TaskOptions } from 'node-cron';
 import type { Clock, TimerHandle } from '../core/clock.js';
 import { silentLogger, type Logger } from '../core/logger.js';
+import { assertTimeZone as assertZone, offsetMs, wallTime } from '../core/zoned-time.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
@@ -91,48 +92,16 @@ export function parseLocalTime(text: string): LocalTime {
   return { hour: Number(m[1]), minute: Number(m[2]) };
 }
 
-const formatters = new Map<string, Intl.DateTimeFormat>();
-
 /** Throws a clear error unless `timeZone` is an IANA time zone this Node knows. */
 export function assertTimeZone(timeZone: string): void {
-  formatterFor(timeZone);
-}
-
-function formatterFor(timeZone: string): Intl.DateTimeFormat {
-  let f = formatters.get(timeZone);
-  if (!f) {
-    try {
-      f = new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' });
-    } catch (cause) {
-      throw new Error(`daily report time zone "${timeZone}" is not a known IANA time zone (for example "Europe/Berlin", "America/New_York", "UTC")`, { cause });
-    }
-    formatters.set(timeZone, f);
+  try {
+    assertZone(timeZone);
+  } catch (err) {
+    throw new Error(`daily report ${(err as Error).message}`, { cause: err });
   }
-  return f;
 }
 
-interface Wall {
-  year: number;
-  month: number;
-  day: number;
-  hour: number;
-  minute: number;
-  second: number;
-}
-
-/** The wall-clock time of `ms` in `timeZone`. */
-export function wallTime(ms: number, timeZone: string): Wall {
-  const parts = formatterFor(timeZone).formatToParts(new Date(ms));
-  const get = (type: string): number => Number(parts.find((p) => p.type === type)!.value);
-  return { year: get('year'), month: get('month'), day: get('day'), hour: get('hour'), minute: get('minute'), second: get('second') };
-}
-
-/** UTC offset of `timeZone` at `ms`, in ms (local − UTC, whole seconds). */
-export function offsetMs(ms: number, timeZone: string): number {
-  const w = wallTime(ms, timeZone);
-  const floored = Math.floor(ms / 1000) * 1000;
-  return Date.UTC(w.year, w.month - 1, w.day, w.hour, w.minute, w.second) - floored;
-}
+export { offsetMs, wallTime };
 
 /** The instant of a local wall time ("compatible": a skipped time moves forward, a repeated one takes its first occurrence). */
 export function zonedInstant(year: number, month: number, day: number, hour: number, minute: number, timeZone: string): number {
