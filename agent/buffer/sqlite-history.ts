@@ -26,50 +26,13 @@ import type { AlarmEvent } from '../core/alarm.js';
 // The counter rule is shared with the report's between-hour steps (one rule, one place); the
 // module has no imports, so this adds no dependency on the rest of report/.
 import { counterStep } from '../core/counter.js';
+import type { HistoryAlarmEvent, HourlyStat } from '../core/history.js';
 
 const HOUR_MS = 3_600_000;
 const DAY_MS = 86_400_000;
 export const DEFAULT_HISTORY_RETENTION_DAYS = 35;
 
-/** One tag's statistics for one UTC hour. `increase`/`resets` are null unless the unit is kWh. */
-export interface HourlyStat {
-  device: string;
-  tag: string;
-  unit: string;
-  hourMs: number;
-  count: number;
-  min: number;
-  max: number;
-  sum: number;
-  first: number;
-  firstMs: number;
-  last: number;
-  lastMs: number;
-  /**
-   * Energy counters: Σ of increments between consecutive readings (counterStep: a fall to below half
-   * the previous value is a reset from 0, a smaller fall a step back that adds nothing).
-   */
-  increase: number | null;
-  resets: number | null;
-  /** Energy counters: how often the counter stepped back (a small decrease), and by how many kWh in all. */
-  stepsBack: number | null;
-  steppedBack: number | null;
-}
-
-/** An alarm event as kept in the history (the fields the report needs). */
-export interface HistoryAlarmEvent {
-  tsMs: number;
-  alarm: string;
-  device: string;
-  tag: string;
-  type: string;
-  priority: string;
-  /** The ISA-18.2 state after the event. */
-  state: string;
-  message: string;
-  value: number | boolean | string | null;
-  unit: string;
-}
+export type { HistoryAlarmEvent, HourlyStat } from '../core/history.js';
 
 export interface SqliteHistoryOptions {
   path: string;

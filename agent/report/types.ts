@@ -4,55 +4,15 @@
  * describes every field and the thresholds of the attention findings.
  */
 
+import type { TagRef } from '../core/calculation.js';
+import type { HistoryAlarmEvent, HourlyStat } from '../core/history.js';
+
 export const REPORT_VERSION = 1;
 
-/** A tag of a device, real or calculated ("chiller-1" / "kw_per_ton"). */
-export interface TagRef {
-  device: string;
-  tag: string;
-}
-
-/** One tag's statistics for one UTC hour (the shape SqliteHistory.hourlyStats returns). */
-export interface HourlyStat {
-  device: string;
-  tag: string;
-  unit: string;
-  /** Start of the UTC hour, ms since epoch. */
-  hourMs: number;
-  count: number;
-  min: number;
-  max: number;
-  sum: number;
-  first: number;
-  firstMs: number;
-  last: number;
-  lastMs: number;
-  /**
-   * kWh counters: Σ of increments within the hour (counterStep in counter.ts: a fall to below half
-   * the previous value is a reset from 0, a smaller fall a step back that adds nothing); null for other units.
-   */
-  increase: number | null;
-  resets: number | null;
-  /** kWh counters: small decreases within the hour (how many, and kWh in all); absent or null: none known. */
-  stepsBack?: number | null;
-  steppedBack?: number | null;
-}
-
-/** An alarm event as the history keeps it (the shape SqliteHistory returns). */
-export interface ReportAlarmEvent {
-  tsMs: number;
-  alarm: string;
-  device: string;
-  tag: string;
-  /** raised, returned, cleared, acknowledged, shelved, … */
-  type: string;
-  priority: string;
-  /** ISA-18.2 state after the event. */
-  state: string;
-  message: string;
-  value: number | boolean | string | null;
-  unit: string;
-}
+/** A tag of a device, real or calculated ("chiller-1" / "kw_per_ton"); the history's hourly row. */
+export type { TagRef, HourlyStat };
+/** An alarm event as the report reads it from the history. */
+export type ReportAlarmEvent = HistoryAlarmEvent;
 
 /** Thresholds of the attention findings (defaults in DEFAULT_THRESHOLDS, documented in docs/reports.md). */
 export interface AttentionThresholds {
