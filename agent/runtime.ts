@@ -134,18 +134,31 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     rejectUnauthorized: config.mqtt.tls.rejectUnauthorized,
   };
 
+  // What start-up has opened so far; if a later step fails, it is closed again (newest first) so
+  // nothing stays locked for a retry.
+  const opened: { close(): void }[] = [];
+  const closeOpened = (err: unknown): unknown => {
+    for (const resource of opened.reverse()) {
+      try {
+        resource.close();
+      } catch {
+        // Closing what failed to start: the original error is what the caller needs.
+      }
+    }
+    return err;
+  };
+
   // Calculated devices read the latest readings of the tags they name; ingest writes them.
   const latest = new LatestValues();
   const calculatedDevices = config.devices.filter((d) => d.connection.protocol === 'calc');
   for (const d of calculatedDevices) if (d.connection.protocol === 'calc') latest.watch(Object.values(d.connection.calculation.inputs).flat());
   let calcStore: SqliteCalcStateStore | null = null;
-  if (calculatedDevices.length > 0) calcStore = new SqliteCalcStateStore(calcStatePathFor(config.buffer.path));
+  if (calculatedDevices.length > 0) opened.push((calcStore = new SqliteCalcStateStore(calcStatePathFor(config.buffer.path))));
   let savedCalcState: ReturnType<SqliteCalcStateStore['load']> | undefined;
   try {
     savedCalcState = calcStore?.load();
   } catch (err) {
-    calcStore?.close();
-    throw err;
+    throw closeOpened(err);
   }
   const calcDescriptor = createCalculatedDescriptor(latest, savedCalcState);
   const descriptors = options.drivers ? [...options.drivers.filter((d) => d.kind !== 'calc'), calcDescriptor] : createDriverRegistry(calcDescriptor);
@@ -170,27 +183,26 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       topics.deviceData(device.id);
     }
   } catch (err) {
-    calcStore?.close();
-    throw err;
+    throw closeOpened(err);
   }
 
   const state = new LiveState({ id: config.gateway.id, name: config.gateway.name ?? config.gateway.id, version, startedMs: clock.now() }, () => clock.now());
   let outbox: ReturnType<typeof openSqliteOutbox>;
   try {
     outbox = openSqliteOutbox({ path: config.buffer.path, maxBytes: config.buffer.maxBytes, logger: logger.child({ part: 'outbox' }) });
+    opened.push(outbox);
   } catch (err) {
-    calcStore?.close();
-    throw err;
+    throw closeOpened(err);
   }
-  // The daily report's local history: hourly statistics of every numeric reading and every alarm event.
+  // The daily report's local history: hourly statistics of the tags it shows, and every alarm event.
   let history: SqliteHistory | null = null;
   if (config.report.enabled) {
     try {
-      history = new SqliteHistory({ path: historyPathFor(config.buffer.path), retentionDays: config.report.retentionDays });
+      const h = new SqliteHistory({ path: historyPathFor(config.buffer.path), retentionDays: config.report.retentionDays });
+      opened.push({ close: () => h.close() });
+      history = h;
     } catch (err) {
-      outbox.close();
-      calcStore?.close();
-      throw err;
+      throw closeOpened(err);
     }
   }
   const initial = outbox.stats();
@@ -250,21 +262,17 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
   let alarms: AlarmEngine | null = null;
   if (config.alarms.length > 0) {
     try {
-      alarmStore = new SqliteAlarmStateStore(alarmStatePathFor(config.buffer.path));
+      opened.push((alarmStore = new SqliteAlarmStateStore(alarmStatePathFor(config.buffer.path))));
       alarms = new AlarmEngine(config.alarms, alarmStore.load() as Map<string, AlarmRuleState>);
     } catch (err) {
-      alarmStore?.close();
-      calcStore?.close();
-      history?.close();
-      outbox.close();
-      throw err;
+      throw closeOpened(err);
     }
     logger.info({ rules: config.alarms.length, active: alarms.activeAlarms().length, state: alarmStore.path }, 'alarms loaded');
     state.setAlarms(alarms.activeSummaries());
   }
-  const publishActiveAlarms = (): void => {
-    if (!alarms) return;
-    publisher.publish([encodeActiveAlarmsMessage(topics, alarms.activeSummaries(), clock.now())]).catch(() => {
+  const publishActiveAlarms = (summaries = alarms?.activeSummaries()): void => {
+    if (!summaries) return;
+    publisher.publish([encodeActiveAlarmsMessage(topics, summaries, clock.now())]).catch(() => {
       // Published again on the next change and on reconnection.
     });
   };
@@ -281,8 +289,9 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
     } catch (err) {
       logger.error({ err: (err as Error).message }, 'could not save alarm state; alarm events are still buffered');
     }
-    publishActiveAlarms();
-    state.setAlarms(alarms.activeSummaries());
+    const summaries = alarms.activeSummaries();
+    publishActiveAlarms(summaries);
+    state.setAlarms(summaries);
   };
   const alarmSink = alarms && {
     evaluate: (readings: readonly Reading[], nowMs: number) => {
@@ -485,11 +494,7 @@ export async function startAgent(options: AgentOptions): Promise<RunningAgent> {
       statusAddress = await status.start();
     }
   } catch (err) {
-    outbox.close();
-    alarmStore?.close();
-    calcStore?.close();
-    history?.close();
-    throw err;
+    throw closeOpened(err);
   }
 
   publisher.start();
