@@ -82,16 +82,7 @@ export interface RatesView {
 }
 
 /** A device without its tags: what the overview lists. */
-export interface DeviceSummary {
-  id: string;
-  name: string;
-  profile: string | null;
-  protocol: string;
-  address: string;
-  pollIntervalMs: number;
-  requestsPerCycle: number;
-  health: DeviceHealth;
-  driver: DriverStats | null;
+export interface DeviceSummary extends Omit<DeviceView, 'tags'> {
   tagCount: number;
   /**
    * Tags by quality as shown (a stale value counts as uncertain). `notApplicable`: the part of
